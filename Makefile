@@ -1,0 +1,46 @@
+# The two commands an instructor needs: `make demo` and `make test`.
+# Each creates .venv/ at the course root on first use; nothing else must be installed by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench release lint sandbox clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@$(MAKE) --no-print-directory sandbox
+	@touch $@
+
+# bubblewrap contains student code. Installed on Debian/Ubuntu when we are root; elsewhere
+# `python -m autograder doctor` says what is (not) contained and how to install it.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing bubblewrap (sandbox for student code)"; \
+	  (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) || \
+	  echo "warning: could not install bubblewrap; grading falls back to rlimits (see doctor)"; \
+	else echo "note: bubblewrap not found; install it (e.g. 'sudo apt-get install bubblewrap')"; fi
+
+demo: $(STAMP)
+	$(PY) -m autograder demo
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(PY) -m autograder bench
+
+# Regenerate assignments/ from source/ (commit the result).
+release: $(STAMP)
+	$(PY) -m autograder release
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv demo bench

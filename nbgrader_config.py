@@ -1,0 +1,40 @@
+"""nbgrader configuration for the convolution course.
+
+Run nbgrader (and ``python -m autograder``) from this folder, the course root.
+"""
+
+c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "conv-from-scratch"
+c.CourseDirectory.root = "."
+c.CourseDirectory.source_directory = "source"
+# nbgrader's release step writes here; this folder is committed and is what students receive.
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.db_assignments = [{"name": "ps1"}, {"name": "ps2"}, {"name": "ps3"}]
+
+# Never ship build junk to students.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+
+# Solution stubs.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("write this function")'
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Autograding: a submission gets at most this long per cell, and a cell that times out
+# is reported as an error in that cell instead of aborting the notebook.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Fairness: nbgrader scores a test cell 0 when *anything* reaches stderr, so a correct answer
+# that triggers a NumPy RuntimeWarning (or prints debugging output to stderr) would lose its
+# points. Drop stderr streams from the graded cells; real failures are "error" outputs and
+# still score 0.
+c.IgnorePattern.pattern = r"[\s\S]*"
+
+# Feedback must never show hidden-test source: strip the hidden regions before rendering.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
