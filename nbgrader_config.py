@@ -6,11 +6,9 @@ Run nbgrader (and ``python -m autograder``) from this folder, the course root.
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "conv-from-scratch"
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "source"
 # nbgrader's release step writes here; this folder is committed and is what students receive.
 c.CourseDirectory.release_directory = "assignments"
-c.CourseDirectory.db_assignments = [{"name": "ps1"}, {"name": "ps2"}, {"name": "ps3"}]
 
 # Never ship build junk to students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
@@ -32,9 +30,10 @@ c.Execute.interrupt_on_timeout = True
 # still score 0.
 c.IgnorePattern.pattern = r"[\s\S]*"
 
-# Feedback must never show hidden-test source: strip the hidden regions before rendering.
+# Feedback must never show hidden-test source or the mark schemes: strip them before rendering.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
