@@ -1,0 +1,127 @@
+"""Comparing what a student's function did with what the reference did, on one case.
+
+Both sides are *outcomes*: the plain-data dicts made by :func:`autograder.worker.call_traced`.
+The comparison never calls a method of a student's object: values arrive already decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder import worker
+
+RTOL = 1e-7  # the notebooks' visible checks use the same tolerances
+ATOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    detail: str = ""
+
+
+def value_of(outcome: dict):
+    return worker.decode(outcome["value"])
+
+
+def describe(value) -> str:
+    """A short description of a value for feedback (never the reference's full output)."""
+    if isinstance(value, worker.Foreign):
+        return f"a {value.type_name} object"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"numpy.{type(value).__name__} {value!r}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) < 60 else text[:57] + '...'}"
+
+
+def compare(student: dict, reference: dict, result_kind: str, any_error: bool = False) -> Verdict:
+    if reference["kind"] == "raised":
+        expected = reference["exc_types"][0]
+        if student["kind"] == "raised":
+            names = student["exc_types"]
+            if expected in names or (any_error and "Exception" in names):
+                return Verdict(True)
+            want = "an exception" if any_error else expected
+            return Verdict(False, f"expected {want}, got {names[0]}: {student['message'][:200]}")
+        want = "an exception" if any_error else expected
+        return Verdict(False, f"expected {want} to be raised, but it returned "
+                              f"{describe(value_of(student))}")
+    if student["kind"] == "raised":
+        return Verdict(False, f"raised {student['exc_types'][0]}: {student['message'][:300]}")
+    return compare_values(value_of(student), value_of(reference), result_kind)
+
+
+def compare_values(actual, expected, result_kind: str) -> Verdict:
+    if result_kind in ("float-array", "array", "exact-array"):
+        return _compare_arrays(actual, expected, result_kind)
+    if result_kind == "int":
+        if type(actual) is not int:
+            return Verdict(False, f"expected a Python int ({expected}), got {describe(actual)}")
+        return _equal(actual, expected)
+    if result_kind == "int-tuple":
+        if type(actual) is not tuple:
+            return Verdict(False, f"expected a tuple of ints {expected!r}, got {describe(actual)}")
+        bad = [item for item in actual if not _is_int(item)]
+        if bad:
+            return Verdict(False, f"expected a tuple of ints {expected!r}, got {actual!r} "
+                                  f"(contains {describe(bad[0])})")
+        return _equal(tuple(int(item) for item in actual), expected)
+    raise ValueError(f"unknown result kind {result_kind!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _equal(actual, expected) -> Verdict:
+    if actual == expected:
+        return Verdict(True)
+    return Verdict(False, f"expected {expected!r}, got {actual!r}")
+
+
+def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
+    if not isinstance(actual, np.ndarray):
+        return Verdict(False, f"expected a numpy array of shape {expected.shape}, got {describe(actual)}")
+    if actual.shape != expected.shape:
+        return Verdict(False, f"expected shape {expected.shape}, got {actual.shape}")
+    if actual.dtype.kind not in "biufc":
+        return Verdict(False, f"expected numbers, got an array of dtype {actual.dtype}")
+    if result_kind == "float-array" and actual.dtype.kind != "f":
+        return Verdict(False, f"expected a float array, got dtype {actual.dtype} "
+                              "(integer results truncate fractions)")
+    if result_kind == "exact-array":
+        if actual.dtype != expected.dtype:
+            return Verdict(False, f"expected dtype {expected.dtype}, got {actual.dtype}")
+        close = (actual == expected) | (np.isnan(actual) & np.isnan(expected)
+                                        if actual.dtype.kind in "fc" else False)
+    else:
+        with np.errstate(all="ignore"):
+            close = np.isclose(actual.astype(np.complex128 if actual.dtype.kind == "c" else np.float64),
+                               expected, rtol=RTOL, atol=ATOL, equal_nan=True)
+    close = np.asarray(close, dtype=bool)
+    if close.all():
+        return Verdict(True)
+    position = tuple(int(i) for i in np.argwhere(~close)[0])
+    wrong = int((~close).sum())
+    return Verdict(False, f"values differ: first at index {position}, expected {expected[position]!r}, "
+                          f"got {actual[position]!r} ({wrong} of {close.size} values wrong)")
+
+
+def same_values(a, b) -> bool:
+    """Loose equality used by the diagnoses: same shape and numerically equal, whatever the dtype."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
+            return False
+        if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+            return False
+        return bool(np.allclose(a.astype(float), b.astype(float), rtol=1e-6, atol=1e-8, equal_nan=True))
+    if isinstance(a, worker.Foreign) or isinstance(b, worker.Foreign):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False

@@ -1,0 +1,64 @@
+"""The course layout and the contract's assignments (../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    notebook: str  # file stem, e.g. "convolution"
+    functions: tuple[str, ...]
+
+    def source_path(self, root: Path) -> Path:
+        return root / "source" / self.name / f"{self.notebook}.ipynb"
+
+    def release_path(self, root: Path) -> Path:
+        return root / "assignments" / self.name / f"{self.notebook}.ipynb"
+
+
+ASSIGNMENTS: dict[str, Assignment] = {
+    a.name: a
+    for a in (
+        Assignment("ps1", "convolution", ("conv2d", "convolve2d", "conv1d")),
+        Assignment(
+            "ps2",
+            "shapes_and_padding",
+            ("conv_output_size", "conv_output_shape", "same_padding", "zero_pad",
+             "transposed_conv_output_size"),
+        ),
+        Assignment("ps3", "conv_layer", ("strided_conv2d", "conv_forward", "max_pool2d")),
+    )
+}
+
+#: Functions that must not hand the work to a ready-made convolution.
+FROM_SCRATCH = frozenset({"conv2d", "convolve2d", "conv1d", "strided_conv2d", "conv_forward"})
+
+
+class CourseError(Exception):
+    """The course tree or a command's arguments are not usable; the message says how to fix it."""
+
+
+def get_assignment(name: str) -> Assignment:
+    try:
+        return ASSIGNMENTS[name]
+    except KeyError:
+        known = ", ".join(sorted(ASSIGNMENTS))
+        raise CourseError(f"unknown assignment {name!r}; this course has {known}") from None
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The folder holding nbgrader_config.py: $AUTOGRADER_COURSE_ROOT, else start and its parents."""
+    override = os.environ.get("AUTOGRADER_COURSE_ROOT")
+    if override:
+        return Path(override).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
+            return folder
+    raise CourseError(
+        f"no course root above {here}: run from the folder holding nbgrader_config.py and source/"
+    )

@@ -1,0 +1,364 @@
+"""Naming the classic mistakes.
+
+Each mistake is described by the *wrong* output it produces, computed from the reference solution
+on modified inputs (a flipped kernel, a swapped padding, a dropped stride...). When a student's
+wrong answer equals one of these, the feedback names the mistake in plain words. Nothing here
+stores an expected output: it is all derived from the reference at grading time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder.cases import Case
+from autograder.compare import same_values
+
+
+@dataclass(frozen=True)
+class Mistake:
+    title: str
+    advice: str
+    wrong_output: Callable[[dict[str, Callable], Case], object]
+
+
+def _call(refs, name, case: Case, **changes):
+    """Call the reference with some keyword arguments changed."""
+    kwargs = dict(case.kwargs)
+    kwargs.update(changes)
+    return refs[name](*case.args, **kwargs)
+
+
+def _kernel_variant(name, transform):
+    def wrong(refs, case):
+        image, kernel, *rest = case.args
+        return refs[name](image, transform(np.asarray(kernel)), *rest, **case.kwargs)
+    return wrong
+
+
+def _integer_image(case: Case) -> bool:
+    return np.asarray(case.args[0]).dtype.kind in "iu"
+
+
+def _cast_to_input_dtype(name):
+    def wrong(refs, case):
+        if not _integer_image(case):
+            return None
+        return refs[name](*case.args, **case.kwargs).astype(np.asarray(case.args[0]).dtype)
+    return wrong
+
+
+def _wrapped_uint8(name):
+    def wrong(refs, case):
+        if np.asarray(case.args[0]).dtype != np.uint8:
+            return None
+        exact = refs[name](*case.args, **case.kwargs)
+        return np.mod(np.trunc(exact), 256)
+    return wrong
+
+
+def _truncated(name):
+    def wrong(refs, case):
+        return np.trunc(refs[name](*case.args, **case.kwargs))
+    return wrong
+
+
+FLIP = ("flipped kernel",
+        "your output equals the result with the kernel flipped on both axes, i.e. the mathematical "
+        "convolution; {fn} must use kernel[a, b] as it is: out[i, j] = sum image[i+a, j+b] * kernel[a, b]")
+NO_FLIP = ("kernel not flipped",
+           "your output equals the cross-correlation (conv2d); convolution flips the kernel on both axes "
+           "first (kernel[::-1, ::-1])")
+ONE_AXIS = ("kernel flipped on one axis only",
+            "your output matches a kernel flipped along a single axis; the flip, where there is one, is on both")
+TRUNCATED = ("integer truncation",
+             "your result equals the correct one with the fractions cut off: compute in floating point "
+             "(e.g. image.astype(float)) and return a float array")
+CAST = ("result cast to the input's integer dtype",
+        "your output has the right values only after converting to the image's integer dtype; allocate "
+        "the output as float instead of np.zeros_like(image)")
+WRAP = ("uint8 wrap-around",
+        "your values equal the correct ones modulo 256: uint8 arithmetic wraps around above 255; convert "
+        "the image to float (or int64) before multiplying")
+
+
+def _image_mistakes(name: str, flipped: bool) -> tuple[Mistake, ...]:
+    base = (Mistake(*NO_FLIP, _kernel_variant(name, lambda k: k[::-1, ::-1])) if flipped
+            else Mistake(FLIP[0], FLIP[1].format(fn=name), _kernel_variant(name, lambda k: k[::-1, ::-1])))
+    return (
+        base,
+        Mistake(*ONE_AXIS, _kernel_variant(name, lambda k: k[::-1, :])),
+        Mistake(*ONE_AXIS, _kernel_variant(name, lambda k: k[:, ::-1])),
+        Mistake("kernel transposed (height and width swapped)",
+                "your output matches the kernel's transpose: kernel rows go with image rows, columns with columns",
+                _kernel_variant(name, lambda k: k.T)),
+        Mistake(*WRAP, _wrapped_uint8(name)),
+        Mistake(*CAST, _cast_to_input_dtype(name)),
+        Mistake(*TRUNCATED, _truncated(name)),
+    )
+
+
+def _conv1d_same_shifted(refs, case):
+    signal, kernel, *rest = case.args
+    mode = rest[0] if rest else case.kwargs.get("mode", "full")
+    if mode != "same":
+        return None
+    a, v = np.asarray(signal), np.asarray(kernel)
+    if v.size > a.size:
+        a, v = v, a
+    full = refs["conv1d"](a, v, "full")
+    start = v.size // 2
+    return full[start:start + a.size]
+
+
+def _conv1d_no_swap(refs, case):
+    signal, kernel, *rest = case.args
+    mode = rest[0] if rest else case.kwargs.get("mode", "full")
+    a, v = np.asarray(signal), np.asarray(kernel)
+    if v.size <= a.size or mode == "full":
+        return None
+    full = refs["conv1d"](a, v, "full")
+    if mode == "same":
+        start = (v.size - 1) // 2
+        return full[start:start + a.size]
+    return full[v.size - 1:a.size]  # empty: the kernel never fits inside the signal
+
+
+def _size_formula_variant(name, **overrides):
+    def wrong(refs, case):
+        return _call(refs, name, case, **overrides)
+    return wrong
+
+
+def _conv_output_size_ceil(refs, case):
+    n, k, *rest = case.args
+    stride = rest[0] if rest else case.kwargs.get("stride", 1)
+    return refs["conv_output_size"](n + stride - 1, k, *rest, **case.kwargs)
+
+
+def _conv_output_size_one_side(refs, case):
+    n, k, *rest = case.args
+    padding = rest[1] if len(rest) > 1 else case.kwargs.get("padding", 0)
+    return refs["conv_output_size"](n - padding, k, *rest, **case.kwargs) if padding else None
+
+
+def _swap_sides(refs, case):
+    before, after = refs["same_padding"](*case.args, **case.kwargs)
+    return (after, before)
+
+
+def _pad_axes_swapped(refs, case):
+    image, padding = case.args
+    if isinstance(padding, int):
+        return None
+    (top, bottom), (left, right) = padding
+    return refs["zero_pad"](image, ((left, right), (top, bottom)))
+
+
+def _pad_sides_swapped(refs, case):
+    image, padding = case.args
+    if isinstance(padding, int):
+        return None
+    (top, bottom), (left, right) = padding
+    return refs["zero_pad"](image, ((bottom, top), (right, left)))
+
+
+def _pad_float(refs, case):
+    return refs["zero_pad"](*case.args).astype(np.float64)
+
+
+def _strided_same_before(refs, case):
+    """'same' padding with the odd extra pixel before (top/left) instead of after."""
+    kwargs = dict(case.kwargs)
+    if kwargs.get("padding") != "same":
+        return None
+    image, kernel = (np.asarray(a) for a in case.args[:2])
+    stride = kwargs.get("stride", 1)
+    dilation = kwargs.get("dilation", 1)
+    strides = stride if isinstance(stride, tuple) else (stride, stride)
+    dilations = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    pads = []
+    for n, k, s, d in zip(image.shape, kernel.shape, strides, dilations, strict=True):
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads.append((total - total // 2, total // 2))
+    padded = np.pad(image.astype(float), pads)
+    kwargs["padding"] = 0
+    return refs["strided_conv2d"](padded, kernel, **kwargs)
+
+
+def _strided_pad_one_side(refs, case):
+    kwargs = dict(case.kwargs)
+    padding = kwargs.get("padding", 0)
+    if isinstance(padding, str) or padding in (0, (0, 0)):
+        return None
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    padded = np.pad(np.asarray(case.args[0], dtype=float), ((ph, 0), (pw, 0)))
+    kwargs["padding"] = 0
+    return refs["strided_conv2d"](padded, case.args[1], **kwargs)
+
+
+def _bias_times_inputs(refs, case):
+    bias = case.kwargs.get("bias")
+    if bias is None:
+        return None
+    x, weight = case.args[:2]
+    kwargs = {k: v for k, v in case.kwargs.items() if k != "bias"}
+    plain = refs["conv_forward"](x, weight, **kwargs)
+    return plain + np.asarray(x).shape[1] * np.asarray(bias, dtype=float)[None, :, None, None]
+
+
+def _bias_ignored(refs, case):
+    if case.kwargs.get("bias") is None:
+        return None
+    kwargs = {k: v for k, v in case.kwargs.items() if k != "bias"}
+    return refs["conv_forward"](*case.args, **kwargs)
+
+
+def _bias_last_axis(refs, case):
+    bias = case.kwargs.get("bias")
+    if bias is None:
+        return None
+    kwargs = {k: v for k, v in case.kwargs.items() if k != "bias"}
+    plain = refs["conv_forward"](*case.args, **kwargs)
+    if plain.shape[-1] != len(bias):
+        return None
+    return plain + np.asarray(bias, dtype=float)
+
+
+def _forward_flipped(refs, case):
+    x, weight = case.args[:2]
+    return refs["conv_forward"](x, np.asarray(weight)[:, :, ::-1, ::-1], **case.kwargs)
+
+
+MISTAKES: dict[str, tuple[Mistake, ...]] = {
+    "conv2d": _image_mistakes("conv2d", flipped=False),
+    "convolve2d": _image_mistakes("convolve2d", flipped=True),
+    "conv1d": (
+        Mistake("'same' window off by one for even kernels",
+                "for an even kernel numpy keeps full[(k - 1) // 2 : (k - 1) // 2 + n]; you started at k // 2",
+                _conv1d_same_shifted),
+        Mistake("no swap when the kernel is longer than the signal",
+                "numpy.convolve swaps the two inputs when the kernel is longer, so 'same' has the longer "
+                "length and 'valid' is never empty",
+                _conv1d_no_swap),
+        Mistake("kernel not flipped",
+                "your output equals the correlation; convolution flips the kernel (kernel[::-1])",
+                lambda refs, case: refs["conv1d"](np.asarray(case.args[0]), np.asarray(case.args[1])[::-1],
+                                                  *case.args[2:], **case.kwargs)),
+    ),
+    "conv_output_size": (
+        Mistake("ceiling instead of floor",
+                "the last window must fit completely: use floor division (//), not ceil",
+                _conv_output_size_ceil),
+        Mistake("dilation ignored", "a dilated kernel covers d * (k - 1) + 1 pixels",
+                _size_formula_variant("conv_output_size", dilation=1)),
+        Mistake("stride ignored", "with stride s only every s-th window position is used: divide by s",
+                _size_formula_variant("conv_output_size", stride=1)),
+        Mistake("padding added on one side only", "padding p adds p zeros at *each* end: n + 2p",
+                _conv_output_size_one_side),
+    ),
+    "conv_output_shape": (
+        Mistake("height and width swapped", "return (H_out, W_out): rows first, then columns",
+                lambda refs, case: tuple(reversed(refs["conv_output_shape"](*case.args, **case.kwargs)))),
+    ),
+    "same_padding": (
+        Mistake("extra pixel on the wrong side",
+                "when the total padding is odd, the extra pixel goes after (bottom/right): before = total // 2",
+                _swap_sides),
+        Mistake("stride ignored", "with stride s the output must have ceil(n / s) pixels, which changes the total",
+                _size_formula_variant("same_padding", stride=1)),
+        Mistake("dilation ignored", "a dilated kernel covers d * (k - 1) + 1 pixels",
+                _size_formula_variant("same_padding", dilation=1)),
+    ),
+    "zero_pad": (
+        Mistake("dtype not kept", "allocate the output with dtype=image.dtype (np.zeros defaults to float64)",
+                _pad_float),
+        Mistake("padding axes swapped",
+                "the first pair pads rows (top, bottom), the second columns (left, right)", _pad_axes_swapped),
+        Mistake("padding sides swapped", "each pair is (before, after): top then bottom, left then right",
+                _pad_sides_swapped),
+    ),
+    "transposed_conv_output_size": (
+        Mistake("output_padding ignored", "add output_padding to the size",
+                _size_formula_variant("transposed_conv_output_size", output_padding=0)),
+        Mistake("dilation ignored", "the kernel term is d * (k - 1)",
+                _size_formula_variant("transposed_conv_output_size", dilation=1)),
+    ),
+    "strided_conv2d": (
+        Mistake("stride ignored", "with stride s, output pixel i reads input rows starting at i * s",
+                _size_formula_variant("strided_conv2d", stride=1)),
+        Mistake("dilation ignored", "with dilation d, kernel tap a reads row i * s + a * d",
+                _size_formula_variant("strided_conv2d", dilation=1)),
+        Mistake("'same' extra pixel on the wrong side",
+                "for an even kernel (or a stride) the odd extra padding pixel goes after (bottom/right)",
+                _strided_same_before),
+        Mistake("padding on one side only", "an int or (h, w) padding adds zeros on both sides of its axis",
+                _strided_pad_one_side),
+        Mistake(FLIP[0], FLIP[1].format(fn="strided_conv2d"),
+                _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1])),
+    ),
+    "conv_forward": (
+        Mistake("bias added once per input channel",
+                "the bias is added once per *output* channel, after summing over input channels",
+                _bias_times_inputs),
+        Mistake("bias ignored", "add bias[o] to every pixel of output channel o", _bias_ignored),
+        Mistake("bias added along the wrong axis",
+                "bias has one value per output channel: broadcast it as bias[None, :, None, None]",
+                _bias_last_axis),
+        Mistake("flipped kernels", "conv_forward is a cross-correlation, like torch's conv2d: no flip",
+                _forward_flipped),
+        Mistake("stride ignored", "with stride s output pixel i reads rows from i * s",
+                _size_formula_variant("conv_forward", stride=1)),
+    ),
+    "max_pool2d": (
+        Mistake("stride defaults to 1", "when stride is None the windows do not overlap: stride = size",
+                lambda refs, case: _call(refs, "max_pool2d", case, stride=1)
+                if case.kwargs.get("stride") is None else None),
+    ),
+}
+
+
+def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expected) -> list[str]:
+    """Plain-words explanations of why `actual` (a wrong answer) is what it is, if we know."""
+    found = []
+    for mistake in MISTAKES.get(function, ()):
+        try:
+            wrong = mistake.wrong_output(refs, case)
+        except Exception:  # noqa: BLE001 - a variant may not apply to these inputs
+            continue
+        if wrong is None or same_values(wrong, expected):
+            continue
+        if same_values(actual, wrong):
+            text = f"{mistake.title}: {mistake.advice}"
+            if text not in found:
+                found.append(text)
+    found.extend(_shape_diagnoses(actual, expected))
+    return found
+
+
+def _shape_diagnoses(actual, expected) -> list[str]:
+    if not (isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray)):
+        if isinstance(actual, float) and isinstance(expected, int) and actual == expected:
+            return ["float instead of int: sizes are whole numbers; use // and return int(...)"]
+        if isinstance(actual, int | np.integer) and isinstance(expected, int) and not isinstance(actual, bool):
+            if type(actual) is not int and int(actual) == expected:
+                return [f"numpy integer instead of int: return int(...) (got {type(actual).__name__})"]
+            if abs(int(actual) - expected) == 1:
+                return ["off by one: count the window positions, floor((n + 2p - span) / s) + 1"]
+        if isinstance(actual, tuple) and isinstance(expected, tuple) and any(
+            isinstance(v, float) for v in actual
+        ):
+            return ["float instead of int: sizes are whole numbers; use // and int(...)"]
+        return []
+    if actual.ndim != expected.ndim or actual.shape == expected.shape:
+        return []
+    if actual.shape == expected.shape[::-1] and actual.ndim == 2:
+        return ["height and width swapped: the output has shape (rows, columns) = "
+                f"{expected.shape}, yours is {actual.shape}"]
+    differences = {a - e for a, e in zip(actual.shape, expected.shape, strict=True)}
+    if differences <= {-1, 0, 1} and differences != {0}:
+        return [f"off-by-one output size: expected {expected.shape}, got {actual.shape}; the valid "
+                "output along an axis has n - k + 1 positions (with stride: floor((n - span) / s) + 1)"]
+    return []

@@ -1,0 +1,58 @@
+"""What the hidden test cells in source/ call during ``nbgrader autograde``.
+
+``score(assignment, cell, function)`` runs the grader's own cases for one test cell against the
+reference solution, prints the same feedback ``python -m autograder grade`` gives, and returns the
+points earned: nbgrader takes a test cell's numeric result as its partial credit. So both graders
+use one set of cases, one comparison and one scoring rule, and give honest students one score.
+
+This runs inside the student's kernel (nbgrader's design); it is not a sandbox. The sandboxed,
+tamper-proof path is ``python -m autograder grade``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from autograder import cases, judge, reference, worker
+from autograder.course import FROM_SCRATCH, find_course_root, get_assignment
+
+
+def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
+    for spec in cases.for_assignment(assignment).values():
+        if any(check.cell == cell for check in spec.checks):
+            return spec
+    raise KeyError(f"{assignment} has no test cell {cell!r} in autograder.cases.{assignment}")
+
+
+def score(assignment: str, cell: str, function) -> float:
+    """Points earned by `function` on test cell `cell`, printing the feedback."""
+    spec = spec_for_cell(assignment, cell)
+    refs = reference.load(find_course_root(), get_assignment(assignment))
+    built = cases.build(assignment, spec, cells=(cell,))
+    expected, digests = judge.reference_outcomes(refs, spec, built)
+    outcomes = []
+    sink = io.StringIO()
+    for item in built:
+        args = tuple(judge._copy_one(a) for a in item.case.args)
+        kwargs = {k: judge._copy_one(v) for k, v in item.case.kwargs.items()}
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            outcomes.append(worker.call_traced(function, args, kwargs,
+                                               trace=spec.function in FROM_SCRATCH))
+    result = judge.judge(spec, built, outcomes, expected, refs, digests)
+    check = result.checks[0]
+    print(_check_feedback(result, check))
+    return float(check.earned)
+
+
+def _check_feedback(result: judge.FunctionResult, check: judge.CheckResult) -> str:
+    lines = [f"{result.name} ({check.cell}): {check.earned:g} / {check.points:g}"]
+    if result.problem:
+        lines.append(f"  {result.problem}")
+    for group in check.groups:
+        mark = "ok " if group.earned == group.points else "FAIL"
+        lines.append(f"  [{mark}] {group.title} ({group.earned:g}/{group.points:g})")
+        if group.failure:
+            lines.append(f"         {group.failure}")
+        lines.extend(f"         likely cause: {text}" for text in group.diagnoses)
+    return "\n".join(lines)

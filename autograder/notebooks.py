@@ -1,0 +1,111 @@
+"""Reading notebooks and picking out the cells that matter for grading."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be read or matched; the message is shown to the instructor."""
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    grade_id: str
+    points: float
+    kind: str  # "test" (autograded), "manual" (answer graded by hand) or "task"
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    """Read a notebook, turning every way it can be broken into a NotebookError."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            nb = nbformat.read(handle, as_version=4)
+    except FileNotFoundError:
+        raise NotebookError(f"{path}: no such notebook") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise NotebookError(f"{path}: not a readable notebook (corrupt JSON: {exc})") from None
+    except Exception as exc:  # nbformat raises several types for malformed content
+        raise NotebookError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc})") from None
+    if not isinstance(nb.get("cells"), list):
+        raise NotebookError(f"{path}: not a notebook (no list of cells)")
+    return nb
+
+
+def nbgrader(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def grade_id(cell) -> str | None:
+    value = nbgrader(cell).get("grade_id")
+    return value if isinstance(value, str) else None
+
+
+def grade_cells(nb) -> list[GradeCell]:
+    """The cells that carry points, in notebook order."""
+    cells = []
+    for cell in nb.cells:
+        meta = nbgrader(cell)
+        if meta.get("task"):
+            cells.append(GradeCell(meta["grade_id"], float(meta["points"]), "task"))
+        elif meta.get("grade"):
+            kind = "manual" if meta.get("solution") else "test"
+            cells.append(GradeCell(meta["grade_id"], float(meta["points"]), kind))
+    return cells
+
+
+def solution_sources(nb) -> dict[str, list[str]]:
+    """Code of every solution cell, by grade id (a duplicated id keeps all copies, in order)."""
+    found: dict[str, list[str]] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and nbgrader(cell).get("solution") and grade_id(cell):
+            found.setdefault(grade_id(cell), []).append(cell.source)
+    return found
+
+
+def setup_sources(nb) -> list[str]:
+    """Locked cells tagged "setup" (imports): taken from the release, never from the student."""
+    return [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and "setup" in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def strip_magics(source: str) -> str:
+    """Drop IPython-only lines (%magics, !shell) so the code runs in a plain interpreter."""
+    if source.lstrip().startswith("%%"):
+        return ""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            line = line[: len(line) - len(stripped)] + "pass  # IPython-only line removed"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def student_program(submission, release) -> list[str]:
+    """The code the grader runs for a submission, in order.
+
+    The release's setup cells first; then, in the student's order, the student's solution cells
+    (matched by grade id) and any code cells the student added. Locked cells of the release
+    (demos, plots, visible tests) are not run: they grade nothing, and a student may have edited
+    them.
+    """
+    release_ids = {grade_id(c): nbgrader(c) for c in release.cells if grade_id(c)}
+    program = [strip_magics(s) for s in setup_sources(release)]
+    for cell in submission.cells:
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
+            continue
+        gid = grade_id(cell)
+        if gid is None or gid not in release_ids:
+            program.append(strip_magics(cell.source))  # the student's own cell
+        elif release_ids[gid].get("solution"):
+            program.append(strip_magics(cell.source))
+    return program
