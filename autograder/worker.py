@@ -221,15 +221,29 @@ class Tracer:
         if what not in self.hits and len(self.hits) < 20:
             self.hits.append(what)
 
+    def _forbidden_file(self, filename):
+        verdict = self._files.get(filename)
+        if verdict is None:
+            verdict = any(marker in filename for marker in _PATH_MARKERS)
+            self._files[filename] = verdict
+        return verdict
+
+    def _entered_from_outside(self, frame):
+        """A call into a forbidden package made by other code (not its own import machinery)."""
+        if frame.f_code.co_name == "<module>":
+            return False  # importing is not using
+        caller = frame.f_back
+        if caller is None:
+            return True
+        name = caller.f_code.co_filename
+        return not (self._forbidden_file(name) or name.startswith("<frozen importlib"))
+
     def __call__(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
             filename = code.co_filename
-            verdict = self._files.get(filename)
-            if verdict is None:
-                verdict = any(marker in filename for marker in _PATH_MARKERS)
-                self._files[filename] = verdict
-            if verdict:
+            verdict = self._forbidden_file(filename)
+            if verdict and self._entered_from_outside(frame):
                 module = frame.f_globals.get("__name__", filename)
                 self._note(f"{module}.{code.co_name}")
             elif filename.endswith(_NUMPY_SOURCE) and code.co_name in FORBIDDEN_NUMPY:
@@ -450,8 +464,9 @@ def _relay(read_fd, deadline, out):
         write_frame(out, message)
 
 
-def _prepare_child(job_dir):
-    """Detach a submission from the server's channels: stdin empty, output into a capped file."""
+def _prepare_child(job_dir, drop_to):
+    """Detach a submission from the server's channels: stdin empty, output into a capped file,
+    and (when the server runs as root) no privileges: student code runs as `drop_to`."""
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -459,9 +474,15 @@ def _prepare_child(job_dir):
     os.dup2(sink, 1)
     os.dup2(sink, 2)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the cap fail instead of killing
+    if drop_to is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(drop_to)
+        os.setuid(drop_to)
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise RuntimeError("could not drop root privileges")
 
 
-def serve(in_fd=0, out_fd=1, own_pid_namespace=False):
+def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
     """The server loop: one job in, a stream of messages out, per submission."""
     try:
         import ctypes
@@ -479,6 +500,7 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False):
             return
         job_dir = os.path.join(workdir, f"job-{os.getpid()}")
         os.makedirs(job_dir, exist_ok=True)
+        os.chmod(job_dir, 0o777)  # private to this server (its own /tmp), writable after the drop
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -488,7 +510,7 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False):
             code = 0
             try:
                 os.chdir(job_dir)
-                _prepare_child(job_dir)
+                _prepare_child(job_dir, drop_to)
                 _run_submission(job, write_end)
             except BaseException:  # noqa: BLE001
                 code = 70
@@ -529,13 +551,14 @@ def _clear(folder):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] != ["serve"]:
-        print("usage: worker.py serve [--pid-namespace]", file=sys.stderr)
+        print("usage: worker.py serve [--pid-namespace] [--drop-to UID]", file=sys.stderr)
         return 2
+    drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
     # Warm the interpreter once: forked submissions inherit it.
     import numpy.fft  # noqa: F401
     import numpy.lib.stride_tricks  # noqa: F401
 
-    serve(own_pid_namespace="--pid-namespace" in argv)
+    serve(own_pid_namespace="--pid-namespace" in argv, drop_to=drop_to)
     return 0
 
 

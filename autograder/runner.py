@@ -1,0 +1,163 @@
+"""Driving one worker server: send a job, read its messages, survive its death.
+
+A :class:`WorkerServer` pays the interpreter and NumPy start-up once and then grades many
+submissions, one at a time (the server forks a fresh process per submission). If a submission
+kills the server, corrupts its messages or outlives every deadline, the server is replaced and
+the job's unfinished functions are retried once in the new one; the function that was running
+when it happened scores 0 with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from autograder import sandbox, worker
+
+
+class ServerDied(Exception):
+    """The worker server stopped answering (killed, crashed, or corrupt output)."""
+
+
+@dataclass
+class SubmissionRun:
+    """What the worker reported for one submission."""
+
+    cell_errors: list[dict] = field(default_factory=list)
+    outcomes: dict[str, dict[int, dict]] = field(default_factory=dict)  # function -> case -> outcome
+    status: dict[str, tuple[str, str]] = field(default_factory=dict)  # function -> (how, detail)
+    output: str = ""
+
+
+class WorkerServer:
+    def __init__(self, sandbox_level: str = "auto"):
+        self.requested = sandbox_level
+        self.process: subprocess.Popen | None = None
+        self.launch: sandbox.Launch | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.launch = sandbox.server_launch(self.requested)
+        self.process = subprocess.Popen(
+            self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=self.launch.env, cwd=self.launch.cwd,
+            start_new_session=True,
+        )
+        hello = self._read(time.monotonic() + 60)
+        if hello is None or hello.get("t") != "ready":
+            self.stop()
+            raise ServerDied(f"the worker server did not start ({self.launch.level}): {hello!r}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                if stream:
+                    stream.close()
+            self.process = None
+        if self.launch is not None and self.launch.cleanup:
+            shutil.rmtree(self.launch.cleanup, ignore_errors=True)
+            self.launch = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def level(self) -> str:
+        return self.launch.level if self.launch else sandbox.level(self.requested)
+
+    # -- protocol -----------------------------------------------------------------------------
+    def _read(self, deadline: float) -> dict | None:
+        fd = self.process.stdout.fileno()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return None
+        try:
+            return worker.read_frame(fd)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ServerDied(f"corrupt message from the worker server: {exc}") from None
+
+    def _run_once(self, job: dict, run: SubmissionRun) -> None:
+        """Send one job; fill `run` until the server says done. Raises ServerDied."""
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        try:
+            worker.write_frame(self.process.stdin.fileno(), job)
+        except (BrokenPipeError, OSError) as exc:
+            raise ServerDied(f"could not send the job: {exc}") from None
+        deadline = time.monotonic() + job["deadline"] + 15
+        while True:
+            message = self._read(deadline)
+            if message is None:
+                raise ServerDied("the worker server stopped answering")
+            kind = message.get("t")
+            if kind == "cells":
+                run.cell_errors = [e for e in message.get("errors", []) if isinstance(e, dict)][:50]
+            elif kind == "case":
+                name, index = message.get("fn"), message.get("i")
+                if isinstance(name, str) and isinstance(index, int) and isinstance(message.get("outcome"), dict):
+                    run.outcomes.setdefault(name, {})[index] = message["outcome"]
+            elif kind == "missing" and isinstance(message.get("fn"), str):
+                run.status[message["fn"]] = ("missing", "")
+            elif kind == "end" and isinstance(message.get("fn"), str):
+                run.status.setdefault(message["fn"], (str(message.get("status")), str(message.get("detail", ""))))
+            elif kind == "start" and isinstance(message.get("fn"), str):
+                run.status.pop(message["fn"], None)
+                run.outcomes.pop(message["fn"], None)
+                run.status[message["fn"]] = ("running", "")
+            elif kind == "corrupt":
+                raise ServerDied(f"the submission wrote a corrupt message: {message.get('detail')}")
+            elif kind == "done":
+                run.output = str(message.get("output", ""))[:4000]
+                if message.get("status") == "timeout":
+                    for name, (how, _) in run.status.items():
+                        if how == "running":
+                            run.status[name] = ("timeout", "the submission ran out of time")
+                return
+
+    def run(self, job: dict) -> SubmissionRun:
+        """Run a job, replacing the server and retrying unfinished functions once if it dies."""
+        run = SubmissionRun()
+        try:
+            self._run_once(job, run)
+            return run
+        except ServerDied as exc:
+            reason = str(exc)
+            self.stop()
+        for name, (how, _) in list(run.status.items()):
+            if how == "running":
+                run.status[name] = ("killed", f"the grader's worker was lost while it ran ({reason})")
+        pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
+        if not pending:
+            return run
+        retry = dict(job, functions=pending)
+        second = SubmissionRun()
+        try:
+            self._run_once(retry, second)
+        except ServerDied as exc:
+            self.stop()
+            for spec in pending:
+                second.status.setdefault(spec["name"], ("killed", f"the grader's worker was lost ({exc})"))
+            for name, (how, _) in list(second.status.items()):
+                if how == "running":
+                    second.status[name] = ("killed", f"the grader's worker was lost while it ran ({exc})")
+        run.outcomes.update(second.outcomes)
+        run.status.update(second.status)
+        run.cell_errors = run.cell_errors or second.cell_errors
+        return run

@@ -1,0 +1,202 @@
+"""How student code is contained: the command that starts a worker server.
+
+Two levels:
+
+``bubblewrap``
+    The server runs under ``bwrap``: its own pid, network, IPC and UTS namespaces (no network at
+    all), a read-only view of the system and the Python installation only (no course tree, no
+    ``source/``, no gradebook, no other submission, no grader module but ``worker.py``), a private
+    ``/tmp``, a clean environment, and death with the grader. As root, bwrap keeps only
+    CAP_SETUID/SETGID/KILL and every submission drops to uid 65534 (nobody) before running, so
+    rlimits on processes apply and student code holds no privilege.
+``rlimits``
+    Without bubblewrap: a separate process with rlimits, a scrubbed environment and a temporary
+    working directory (and uid 65534 when grading as root). Student code can still read files the
+    grading user can read, and can open network connections. A warning says so.
+
+Both levels apply per submission: memory (RLIMIT_AS), CPU time, processes, file size and output
+volume limits, and a kill of every process the submission started when it ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("worker.py")
+NOBODY = 65534
+SANDBOX_WORKER = "/grader/worker.py"
+
+NOT_CONTAINED = (
+    "bubblewrap (bwrap) is not available: student code runs in a separate process with rlimits "
+    "and a scrubbed environment, but it can READ any file this user can read (including source/ "
+    "and the gradebook) and open NETWORK connections. Install bubblewrap (Debian/Ubuntu: "
+    "'apt-get install bubblewrap'; Fedora: 'dnf install bubblewrap') to contain it."
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    level: str
+    cleanup: str | None = None  # a temporary folder to remove when the server stops
+
+
+def _environment(home: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AUTOGRADER_WORKDIR": home,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    """True when bubblewrap exists and can create the namespaces we ask for on this machine."""
+    if shutil.which("bwrap") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            ["bwrap", *(_system_binds()), "--proc", "/proc", "--dev", "/dev", "--unshare-all",
+             "--die-with-parent", "/bin/true"],
+            capture_output=True, timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def level(requested: str = "auto") -> str:
+    """The containment level in force: "bubblewrap" or "rlimits"."""
+    if requested == "rlimits":
+        return "rlimits"
+    if bwrap_works():
+        return "bubblewrap"
+    if requested == "bubblewrap":
+        raise RuntimeError("--sandbox bubblewrap was requested but bwrap does not work here: " + NOT_CONTAINED)
+    return "rlimits"
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _python_binds() -> list[str]:
+    """Read-only binds for the interpreter and its packages, with traversable parent folders."""
+    roots = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)} |
+                   {os.path.abspath(p) for p in (sys.base_prefix, sys.prefix)})
+    args: list[str] = []
+    made = set()
+    for root in roots:
+        if root.startswith("/usr/") or not os.path.isdir(root):
+            continue
+        parts = Path(root).parts
+        for depth in range(2, len(parts)):
+            parent = str(Path(*parts[:depth]))
+            if parent not in made:
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", parent]
+        args += ["--ro-bind", root, root]
+    return args
+
+
+def server_launch(requested: str = "auto") -> Launch:
+    """How to start one worker server at the requested level."""
+    chosen = level(requested)
+    python = sys.executable
+    root = os.geteuid() == 0
+    if chosen == "bubblewrap":
+        argv = ["bwrap", *(_system_binds()), "--proc", "/proc", "--dev", "/dev",
+                "--tmpfs", "/tmp", *(_python_binds()),
+                "--ro-bind", str(WORKER), SANDBOX_WORKER,
+                "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent",
+                "--new-session", "--clearenv", "--chdir", "/tmp"]
+        env = _environment("/tmp")
+        for key, value in env.items():
+            argv += ["--setenv", key, value]
+        if root:
+            argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                     "--cap-add", "CAP_KILL"]
+        argv += [python, "-I", "-B", SANDBOX_WORKER, "serve", "--pid-namespace"]
+        if root:
+            argv += ["--drop-to", str(NOBODY)]
+        return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen)
+    home = tempfile.mkdtemp(prefix="autograder-worker-")
+    os.chmod(home, 0o777)
+    argv = [python, "-I", "-B", str(WORKER), "serve"]
+    if root and nobody_can_run_python():
+        argv += ["--drop-to", str(NOBODY)]
+    return Launch(argv, _environment(home), home, chosen, cleanup=home)
+
+
+def nobody_can_run_python() -> bool:
+    """Whether uid 65534 can reach the interpreter and packages (every parent folder o+x)."""
+    for root in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable)}:
+        path = Path(root)
+        for folder in [path, *path.parents]:
+            try:
+                if folder.is_dir() and not os.stat(folder).st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
+
+
+def process_limit() -> int:
+    """RLIMIT_NPROC for a submission: what its uid already runs, plus room for honest code."""
+    uid = NOBODY if os.geteuid() == 0 else os.getuid()
+    running = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    running += 1
+            except OSError:
+                continue
+    return running + 64
+
+
+def doctor() -> str:
+    """A report of the containment level in force, for `python -m autograder doctor`."""
+    chosen = level()
+    lines = [f"sandbox level: {chosen}"]
+    if chosen == "bubblewrap":
+        lines += [
+            f"  bwrap: {shutil.which('bwrap')}",
+            "  contained: no network; own pid/ipc/uts namespaces; read-only system and Python only;",
+            "             private /tmp; no view of source/, the gradebook, the grader's cases or other",
+            "             submissions; every process killed when its submission ends",
+        ]
+    else:
+        lines += ["  WARNING: " + NOT_CONTAINED]
+    if os.geteuid() == 0 and (chosen == "bubblewrap" or nobody_can_run_python()):
+        lines.append(f"  grading as root: student code runs as uid {NOBODY} (nobody) with no capabilities")
+    elif os.geteuid() == 0:
+        lines.append("  WARNING: grading as root and uid 65534 cannot reach this Python installation, so "
+                     "without bubblewrap student code runs AS ROOT")
+    lines.append("  per submission: memory (RLIMIT_AS), CPU time, processes, file size, output volume "
+                 "limits; wall-clock timeouts per cell and per function")
+    return "\n".join(lines)
