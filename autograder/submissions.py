@@ -67,8 +67,8 @@ def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submissio
     found = []
     for folder, notebooks in groups.items():
         if not notebooks:
-            found.append(Submission(_student_of(folder / "x.ipynb", assignment), folder / f"{assignment.notebook}.ipynb",
-                                    f"no notebook in {folder}"))
+            expected = folder / f"{assignment.notebook}.ipynb"
+            found.append(Submission(_student_of(expected, assignment), expected, f"no notebook in {folder}"))
             continue
         for path, problem in _match(sorted(set(notebooks)), assignment):
             found.append(Submission(_student_of(path, assignment), path, problem))

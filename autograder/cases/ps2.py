@@ -135,7 +135,8 @@ def transposed_grid(rng):
 
 def transposed_errors(rng):
     return [
-        Case("output_padding=3 with stride 2 and dilation 3", (5, 3), {"stride": 2, "output_padding": 3, "dilation": 3}),
+        Case("output_padding=3 with stride 2 and dilation 3", (5, 3),
+             {"stride": 2, "output_padding": 3, "dilation": 3}),
         Case("output_padding=1 with stride 1", (5, 3), {"output_padding": 1}),
         Case("padding=-1", (5, 3), {"padding": -1}),
         Case("n=0", (0, 3)),
@@ -145,7 +146,8 @@ def transposed_errors(rng):
 
 FUNCTIONS = (
     FunctionCases("conv_output_size", "int", (
-        Check("test_conv_output_size_visible", (Group("the notebook's visible examples", 1, conv_output_size_visible),)),
+        Check("test_conv_output_size_visible",
+              (Group("the notebook's visible examples", 1, conv_output_size_visible),)),
         Check("test_conv_output_size_hidden", (
             Group("stride, padding and dilation combinations", 1, size_grid),
             Group("out-of-range arguments raise ValueError", 1, conv_output_size_range_errors),

@@ -1,0 +1,71 @@
+"""`make demo`: the whole nbgrader cycle on a built-in sample class, in a throwaway course.
+
+The demo course (default demo/) gets a copy of nbgrader_config.py and source/, then: nbgrader
+releases every assignment, a sample class hands in work (correct, a classic bug, partial, empty,
+noisy, not from scratch), ``python -m autograder grade`` grades it into nbgrader's gradebook,
+nbgrader renders feedback and exports grades.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from autograder import gradebook, sample_class, schedule
+from autograder.cli import format_table
+from autograder.course import ASSIGNMENTS, CourseError, get_assignment
+from autograder.grading import Limits
+from autograder.sandbox import doctor
+from autograder.submissions import find
+
+
+def _nbgrader(root: Path, *args: str) -> None:
+    done = gradebook.nbgrader_command(root, *args)
+    if done.returncode != 0:
+        raise CourseError(f"'nbgrader {' '.join(args)}' failed:\n{(done.stderr or done.stdout)[-3000:]}")
+
+
+def release(root: Path, names: list[str]) -> int:
+    """Regenerate assignments/ from source/ (what instructors commit after editing source/)."""
+    for name in names:
+        get_assignment(name)
+        _nbgrader(root, "generate_assignment", name, "--force")
+        print(f"released {name} -> {root / 'assignments' / name}")
+    return 0
+
+
+def make_course(root: Path, target: Path) -> Path:
+    """A fresh course folder with this course's config and source notebooks."""
+    target = target if target.is_absolute() else root / target
+    if target.resolve() == root.resolve():
+        raise CourseError("the demo folder must not be the course root itself")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", target / "nbgrader_config.py")
+    shutil.copytree(root / "source", target / "source")
+    return target
+
+
+def run_demo(root: Path, target: Path) -> int:
+    course = make_course(root, target)
+    print(doctor(), end="\n\n")
+    for name, assignment in ASSIGNMENTS.items():
+        _nbgrader(course, "generate_assignment", name, "--force")
+        sample_class.write_class(course, assignment, sample_class.DEMO_CLASS)
+        options = schedule.Options(force=True, limits=Limits(timeout=10))
+        results = schedule.grade_class(course, name, find(course, assignment, []), options)
+        print(f"== {name}: {assignment.notebook}.ipynb "
+              f"(students: {', '.join(f'{s}={b}' for s, b in sample_class.DEMO_CLASS.items())})")
+        print(format_table(results), end="\n\n")
+        sys.stdout.flush()
+    for name in ASSIGNMENTS:
+        _nbgrader(course, "generate_feedback", name, "--force")
+    csv = course / "grades.csv"
+    _nbgrader(course, "export", "--to", str(csv))
+    feedback = sorted((course / "feedback").rglob("*.html"))
+    print(f"gradebook:     {course / 'gradebook.db'}  (open with 'nbgrader formgrader' from {course})")
+    print(f"feedback HTML: {course / 'feedback'}  ({len(feedback)} files, e.g. {feedback[0].relative_to(course)})")
+    print(f"grades CSV:    {csv}")
+    print("written questions are left for manual grading in the formgrader (scores shown as -/max).")
+    return 0

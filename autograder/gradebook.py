@@ -1,0 +1,126 @@
+"""Recording results where nbgrader looks for them.
+
+* Scores go into nbgrader's gradebook through nbgrader's own API (one auto score per test cell),
+  so the formgrader, ``nbgrader generate_feedback`` and ``nbgrader export`` work on them. Writes
+  are serialized with a lock file, so parallel workers and two graders on one course are safe.
+* An autograded notebook per submission (``autograded/<student>/<assignment>/``) carries our
+  feedback in each test cell's output; it has the release's cells, never hidden tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_output
+
+from autograder import notebooks
+from autograder.course import Assignment
+from autograder.results import NotebookResult
+
+COURSE_ID = "conv-from-scratch"
+
+
+def db_url(root: Path) -> str:
+    return f"sqlite:///{(root / 'gradebook.db').resolve()}"
+
+
+@contextlib.contextmanager
+def locked(root: Path):
+    folder = root / ".autograder"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "gradebook.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader command from the course root with this interpreter's nbgrader."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
+                          capture_output=True, text=True)
+
+
+def ensure_assignment(root: Path, assignment: Assignment) -> None:
+    """Make sure the gradebook knows the assignment's cells (as `nbgrader generate_assignment`
+    records them). Released into a throwaway folder, so assignments/ is never touched."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url(root), COURSE_ID) as gb:
+        try:
+            gb.find_notebook(assignment.notebook, assignment.name)
+            return
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as release:
+        done = nbgrader_command(root, "generate_assignment", assignment.name, "--force",
+                                f"--CourseDirectory.release_directory={release}",
+                                f"--db={db_url(root)}")
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader could not register {assignment.name} in the gradebook:\n{done.stderr[-2000:]}")
+
+
+def record(root: Path, assignment: Assignment, result: NotebookResult) -> None:
+    """Write one graded result's auto scores into the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with locked(root), Gradebook(db_url(root), COURSE_ID) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
+        warnings.simplefilter("ignore", category=Warning)
+        gb.update_or_create_student(result.student)
+        try:
+            gb.find_submission(assignment.name, result.student)
+        except MissingEntry:
+            gb.add_submission(assignment.name, result.student)
+        for exercise in result.exercises:
+            for cell, points in exercise.cells.items():
+                grade = gb.find_grade(cell, assignment.notebook, assignment.name, result.student)
+                grade.auto_score = points
+        gb.db.commit()
+
+
+def write_autograded(root: Path, assignment: Assignment, release, submission_nb,
+                     result: NotebookResult) -> Path:
+    """The notebook nbgrader's generate_feedback renders: release cells + the student's answers,
+    with each test cell showing our feedback and its points."""
+    released = {notebooks.grade_id(c): c for c in release.cells if notebooks.grade_id(c)}
+    feedback = {}
+    for exercise in result.exercises:
+        cells = list(exercise.cells.items())
+        for index, (cell, points) in enumerate(cells):
+            text = (exercise.feedback if index == len(cells) - 1
+                    else f"{exercise.name}: {points:g} point(s) for this cell; details in the last test cell")
+            feedback[cell] = (text, points)
+    answers: dict[str, object] = {}
+    for cell in submission_nb.cells if submission_nb is not None else []:
+        gid = notebooks.grade_id(cell)
+        if gid in released and notebooks.nbgrader(released[gid]).get("solution") and gid not in answers:
+            answers[gid] = cell.get("source", "")
+    out = copy.deepcopy(release)
+    for cell in out.cells:
+        gid = notebooks.grade_id(cell)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if gid in answers:
+            cell.source = answers[gid]
+        if gid in feedback:
+            text, points = feedback[gid]
+            cell.outputs = [new_output("stream", name="stdout", text=text + "\n"),
+                            new_output("execute_result", data={"text/plain": f"{points:g}"}, execution_count=1)]
+    folder = root / "autograded" / result.student / assignment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{assignment.notebook}.ipynb"
+    nbformat.write(out, path)
+    return path

@@ -1,0 +1,173 @@
+"""Grading a whole class: in parallel, resumable, locally or on a Dask cluster.
+
+Locally, each of ``workers`` threads owns one worker server (a sandboxed process that pays the
+start-up once and forks per submission). With ``scheduler``, the same per-submission task runs
+on a dask.distributed cluster. Either way the results come back to this process, which alone
+writes the result store, the gradebook and the autograded notebooks, one result at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder import gradebook, grading, notebooks
+from autograder.course import get_assignment
+from autograder.results import NotebookResult
+from autograder.runner import WorkerServer
+from autograder.store import ResultStore
+from autograder.submissions import Submission
+
+
+@dataclass
+class Options:
+    workers: int = 0  # 0: one per core
+    force: bool = False
+    sandbox: str = "auto"
+    scheduler: str | None = None
+    limits: grading.Limits = None
+    per_student_seeds: bool = False
+    gradebook: bool = True
+
+    def __post_init__(self):
+        if self.limits is None:
+            self.limits = grading.Limits()
+        if self.workers <= 0:
+            self.workers = os.cpu_count() or 1
+
+
+def grade_class(root: Path, assignment_name: str, submissions: list[Submission], options: Options,
+                on_result: Callable[[NotebookResult], None] = lambda result: None) -> list[NotebookResult]:
+    """Grade every submission exactly once (skipping unchanged ones unless forced)."""
+    assignment = get_assignment(assignment_name)
+    seeds = "per-student" if options.per_student_seeds else ""
+    store = ResultStore(root, assignment, f"{options.limits}{seeds}")
+    if options.gradebook:
+        gradebook.ensure_assignment(root, assignment)
+    results: list[NotebookResult] = []
+    todo = []
+    for submission in submissions:
+        cached = None if options.force else store.load(submission.path)
+        if cached is not None and cached.student == submission.student:
+            results.append(cached)
+            on_result(cached)
+        else:
+            todo.append(submission)
+    release = notebooks.read(assignment.release_path(root)) if options.gradebook else None
+    bar = tqdm(total=len(todo), desc=f"grading {assignment_name}", unit="nb", file=sys.stderr,
+               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
+              else _local_results(root, assignment_name, todo, options))
+    try:
+        for submission, result in source:
+            store.save(submission.path, result)
+            if options.gradebook and result.status == "graded":
+                gradebook.record(root, assignment, result)
+                try:
+                    submitted = notebooks.read(submission.path)
+                except notebooks.NotebookError:
+                    submitted = None
+                gradebook.write_autograded(root, assignment, release, submitted, result)
+            results.append(result)
+            on_result(result)
+            bar.update()
+    finally:
+        bar.close()
+    return results
+
+
+def _local_results(root, assignment_name, todo, options) -> Iterable[tuple[Submission, NotebookResult]]:
+    if not todo:
+        return
+    ctx = grading.Context(root, get_assignment(assignment_name), options.limits, options.per_student_seeds)
+    ctx.prepared(todo[0].student)  # build cases and reference outcomes once, before the threads
+    jobs: queue.Queue = queue.Queue()
+    for submission in todo:
+        jobs.put(submission)
+    done: queue.Queue = queue.Queue()
+    lock = threading.Lock()
+
+    def work():
+        server = WorkerServer(options.sandbox)
+        try:
+            while True:
+                try:
+                    submission = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    if options.per_student_seeds:
+                        with lock:
+                            ctx.prepared(submission.student)
+                    result = grading.grade(ctx, submission, server)
+                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    result = grading.error_result(ctx, submission, f"grader error: {type(exc).__name__}: {exc}")
+                done.put((submission, result))
+        finally:
+            server.stop()
+            done.put(None)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(options.workers, len(todo)))]
+    for thread in threads:
+        thread.start()
+    finished = 0
+    while finished < len(threads):
+        item = done.get()
+        if item is None:
+            finished += 1
+        else:
+            yield item
+
+
+# -- Dask ---------------------------------------------------------------------------------------
+
+_per_thread = threading.local()
+
+
+def grade_one(root: str, assignment_name: str, student: str, path: str, problem: str | None,
+              limits: grading.Limits, sandbox: str, per_student_seeds: bool) -> dict:
+    """A self-contained grading task for a Dask worker: returns the result as plain data.
+
+    Each worker thread keeps one worker server and one context between tasks."""
+    key = (root, assignment_name, str(limits), sandbox, per_student_seeds)
+    if getattr(_per_thread, "key", None) != key:
+        if getattr(_per_thread, "server", None) is not None:
+            _per_thread.server.stop()
+        _per_thread.key = key
+        _per_thread.ctx = grading.Context(Path(root), get_assignment(assignment_name), limits, per_student_seeds)
+        _per_thread.server = WorkerServer(sandbox)
+    submission = Submission(student, Path(path), problem)
+    try:
+        result = grading.grade(_per_thread.ctx, submission, _per_thread.server)
+    except Exception as exc:  # noqa: BLE001
+        result = grading.error_result(_per_thread.ctx, submission, f"grader error: {type(exc).__name__}: {exc}")
+    return {"result": result.to_json()}
+
+
+def _dask_results(root, assignment_name, todo, options):
+    import json
+
+    from distributed import Client, as_completed
+
+    with Client(options.scheduler, timeout="30s") as client:
+        futures = {
+            client.submit(grade_one, str(root), assignment_name, s.student, str(s.path), s.problem,
+                          options.limits, options.sandbox, options.per_student_seeds, pure=False): s
+            for s in todo
+        }
+        for future in as_completed(futures):
+            submission = futures[future]
+            try:
+                data = json.loads(future.result()["result"])
+                result = NotebookResult.from_dict(data)
+            except Exception as exc:  # noqa: BLE001 - a lost task is reported, not fatal
+                ctx = grading.Context(root, get_assignment(assignment_name), options.limits)
+                result = grading.error_result(ctx, submission, f"dask task failed: {type(exc).__name__}: {exc}")
+            yield submission, result

@@ -1,0 +1,73 @@
+"""Results on disk, one file per submission, so a grading run can be killed and resumed.
+
+``.autograder/results/<assignment>/<key>.json`` holds the last result for a submission path,
+with the fingerprint of what was graded: the notebook's bytes and the grader itself (its code and
+the reference notebook). A rerun skips a submission whose fingerprint is unchanged. Files are
+written to a temporary name and renamed, so a kill never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.course import Assignment
+from autograder.results import NotebookResult
+
+PACKAGE = Path(__file__).parent
+
+
+@lru_cache(maxsize=8)
+def grader_fingerprint(source_notebook: str, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update(Path(source_notebook).read_bytes())
+    return digest.hexdigest()
+
+
+class ResultStore:
+    def __init__(self, root: Path, assignment: Assignment, options: str = ""):
+        self.folder = root / ".autograder" / "results" / assignment.name
+        source = assignment.source_path(root)
+        self.grader = grader_fingerprint(str(source), source.stat().st_mtime_ns) + options
+
+    @staticmethod
+    def key(path: Path) -> str:
+        return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+
+    def fingerprint(self, path: Path) -> str:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b""
+        return hashlib.sha256(content + self.grader.encode()).hexdigest()
+
+    def load(self, path: Path) -> NotebookResult | None:
+        """The stored result for this submission, if it was graded as it is now."""
+        try:
+            data = json.loads((self.folder / f"{self.key(path)}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if data.get("fingerprint") != self.fingerprint(path):
+            return None
+        return NotebookResult.from_dict(data["result"])
+
+    def save(self, path: Path, result: NotebookResult) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = {"fingerprint": self.fingerprint(path), "result": json.loads(result.to_json())}
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(handle, "w") as out:
+                json.dump(record, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.folder / f"{self.key(path)}.json")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
