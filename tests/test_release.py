@@ -1,0 +1,81 @@
+"""source/ validates, assignments/ is exactly what nbgrader makes from it, and leaks nothing."""
+
+import filecmp
+import json
+import re
+import shutil
+
+import pytest
+
+from autograder import notebooks
+from autograder.course import ASSIGNMENTS
+from tests.conftest import make_course, nbgrader
+
+LEAKS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME|"
+                   r"END MARK SCHEME|autograder|notebook_checks")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_nbgrader_validate_passes_on_source(root, name):
+    done = nbgrader(root, "validate", str(ASSIGNMENTS[name].source_path(root)))
+    assert "Success! Your notebook passes all the tests." in done.stdout, done.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_assignments_folder_is_what_nbgrader_generates_now(root, tmp_path):
+    course = make_course(tmp_path / "course")
+    shutil.rmtree(course / "assignments")
+    for name in ASSIGNMENTS:
+        nbgrader(course, "generate_assignment", name, "--force")
+    comparison = filecmp.dircmp(root / "assignments", course / "assignments")
+    stale = []
+
+    def walk(cmp, prefix=""):
+        stale.extend(prefix + f for f in cmp.diff_files + cmp.left_only + cmp.right_only)
+        for sub, child in cmp.subdirs.items():
+            walk(child, f"{prefix}{sub}/")
+
+    walk(comparison)
+    assert not stale, f"assignments/ is stale or hand-edited: {stale}; run 'make release' and commit"
+
+
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_release_leaks_no_solution_hidden_test_or_mark_scheme(root, name):
+    path = ASSIGNMENTS[name].release_path(root)
+    text = path.read_text()
+    assert not LEAKS.search(text), LEAKS.search(text).group(0)
+    nb = notebooks.read(path)
+    source = notebooks.read(ASSIGNMENTS[name].source_path(root))
+    solution_lines = {line.strip() for sources in notebooks.solution_sources(source).values() for s in sources
+                      for line in s.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0].splitlines()
+                      if len(line.strip()) > 12}
+    released_lines = {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
+    assert not solution_lines & released_lines, sorted(solution_lines & released_lines)[:3]
+    for cell in nb.cells:
+        assert cell.get("outputs", []) == [] and cell.get("execution_count") is None
+    stubs = [c for c in nb.cells if notebooks.nbgrader(c).get("solution") and c.cell_type == "code"]
+    assert stubs and all('raise NotImplementedError("write this function")' in c.source for c in stubs)
+    assert not list(path.parent.glob(".ipynb_checkpoints")) and not list(path.parent.glob("__pycache__"))
+
+
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_every_function_has_visible_and_hidden_test_cells_and_a_written_question(root, name):
+    nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
+    cells = {c.grade_id: c for c in notebooks.grade_cells(nb)}
+    for function in ASSIGNMENTS[name].functions:
+        assert cells[f"test_{function}_visible"].kind == "test"
+        assert cells[f"test_{function}_hidden"].kind == "test"
+        assert f"def {function}(" in notebooks.solution_sources(nb)[function][0]
+    assert [c.kind for c in cells.values()].count("task") == 1
+    task = next(c for c in nb.cells if notebooks.nbgrader(c).get("task"))
+    assert "BEGIN MARK SCHEME" in task.source
+
+
+def test_notebooks_are_valid_nbformat(root):
+    import nbformat
+
+    for assignment in ASSIGNMENTS.values():
+        for path in (assignment.source_path(root), assignment.release_path(root)):
+            nbformat.validate(nbformat.read(path, as_version=4))
+            assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == "python3"
