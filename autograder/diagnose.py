@@ -328,14 +328,22 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
             wrong = mistake.wrong_output(refs, case)
         except Exception:  # noqa: BLE001 - a variant may not apply to these inputs
             continue
-        if wrong is None or same_values(wrong, expected):
+        if wrong is None or _identical(wrong, expected):
             continue
-        if same_values(actual, wrong):
+        # A mistake that only changes the dtype must match the dtype too; others match on values.
+        if _identical(actual, wrong) if same_values(wrong, expected) else same_values(actual, wrong):
             text = f"{mistake.title}: {mistake.advice}"
             if text not in found:
                 found.append(text)
     found.extend(_shape_diagnoses(actual, expected))
     return found
+
+
+def _identical(a, b) -> bool:
+    """Equal values, and the same dtype for arrays (so dtype-only mistakes can be told apart)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype != b.dtype:
+        return False
+    return same_values(a, b)
 
 
 def _shape_diagnoses(actual, expected) -> list[str]:

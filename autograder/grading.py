@@ -114,7 +114,8 @@ def _judge_function(ctx: Context, prepared: Prepared, name: str, run) -> Exercis
     problem = None
     if how == "missing":
         problem = f"{name} is not defined" + _cell_hint(run.cell_errors)
-    missing_reason = {"timeout": f"no result: {detail or 'time limit'} ({ctx.limits.timeout:g} s per function)",
+    missing_reason = {"ok": "no result: the process exited before answering (sys.exit or os._exit?)",
+                      "timeout": f"no result: {detail or 'time limit'} ({ctx.limits.timeout:g} s per function)",
                       "crashed": f"no result: {detail}", "exited": f"no result: {detail}",
                       "killed": f"no result: {detail}"}.get(how, f"no result ({how})")
     result = judge.judge(spec, built, outcomes, prepared.expected[name], ctx.refs, prepared.digests[name],

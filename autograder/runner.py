@@ -116,7 +116,7 @@ class WorkerServer:
             elif kind == "missing" and isinstance(message.get("fn"), str):
                 run.status[message["fn"]] = ("missing", "")
             elif kind == "end" and isinstance(message.get("fn"), str):
-                run.status.setdefault(message["fn"], (str(message.get("status")), str(message.get("detail", ""))))
+                run.status[message["fn"]] = (str(message.get("status")), str(message.get("detail", "")))
             elif kind == "start" and isinstance(message.get("fn"), str):
                 run.status.pop(message["fn"], None)
                 run.outcomes.pop(message["fn"], None)
@@ -132,32 +132,24 @@ class WorkerServer:
                 return
 
     def run(self, job: dict) -> SubmissionRun:
-        """Run a job, replacing the server and retrying unfinished functions once if it dies."""
+        """Run a job; functions that never started (the submission or the server died first) are
+        retried once in a fresh process, and the one that was running is scored as killed."""
         run = SubmissionRun()
+        self._attempt(job, run)
+        pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
+        if pending:
+            self._attempt(dict(job, functions=pending), run)
+        for spec in job["functions"]:
+            run.status.setdefault(spec["name"], ("killed", "the grader's worker was lost before it ran"))
+        return run
+
+    def _attempt(self, job: dict, run: SubmissionRun) -> None:
         try:
             self._run_once(job, run)
-            return run
+            reason = "the submission's process died while it ran"
         except ServerDied as exc:
-            reason = str(exc)
+            reason = f"the grader's worker was lost while it ran ({exc})"
             self.stop()
         for name, (how, _) in list(run.status.items()):
             if how == "running":
-                run.status[name] = ("killed", f"the grader's worker was lost while it ran ({reason})")
-        pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
-        if not pending:
-            return run
-        retry = dict(job, functions=pending)
-        second = SubmissionRun()
-        try:
-            self._run_once(retry, second)
-        except ServerDied as exc:
-            self.stop()
-            for spec in pending:
-                second.status.setdefault(spec["name"], ("killed", f"the grader's worker was lost ({exc})"))
-            for name, (how, _) in list(second.status.items()):
-                if how == "running":
-                    second.status[name] = ("killed", f"the grader's worker was lost while it ran ({exc})")
-        run.outcomes.update(second.outcomes)
-        run.status.update(second.status)
-        run.cell_errors = run.cell_errors or second.cell_errors
-        return run
+                run.status[name] = ("killed", reason)

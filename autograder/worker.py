@@ -21,6 +21,7 @@ the list of ready-made convolutions) and by :mod:`autograder.notebook_checks` in
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import io
 import json
@@ -109,12 +110,26 @@ class Foreign:
         return f"<{self.type_name} object>"
 
 
+# Private references, taken before any student code runs: patching json.dumps, os.write or a
+# builtin in a notebook cell must not break the worker's own reporting.
+_dumps, _write, _pack = json.dumps, os.write, struct.pack
+_BUILTINS = dict(vars(builtins))
+
+
+def restore_builtins():
+    """Undo a submission's changes to the builtins (isinstance = lambda *a: True, ...)."""
+    current = vars(builtins)
+    for name, value in _BUILTINS.items():
+        if current.get(name) is not value:
+            current[name] = value
+
+
 def write_frame(fd, message):
-    data = json.dumps(message, allow_nan=True).encode("utf-8")
-    frame = struct.pack(">Q", len(data)) + data
+    data = _dumps(message, allow_nan=True).encode("utf-8")
+    frame = _pack(">Q", len(data)) + data
     view = memoryview(frame)
     while view:
-        written = os.write(fd, view)
+        written = _write(fd, view)
         view = view[written:]
 
 
@@ -393,6 +408,7 @@ def _run_submission(job, out_fd):
     _apply_limits(job.get("limits", {}))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     errors = _exec_cells(job["cells"], namespace, job.get("cell_seconds", 10))
+    restore_builtins()
     write_frame(out_fd, {"t": "cells", "errors": errors})
     for spec in job["functions"]:
         write_frame(out_fd, {"t": "start", "fn": spec["name"]})

@@ -52,16 +52,20 @@ def nbgrader(course_root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def fixture_sections(path: Path) -> dict[str, str]:
-    """`# %% name` sections of a fixture submission file."""
+    """`# %% name` sections of a fixture submission file. A first line `# base: BEHAVIOUR`
+    starts from that fixture's sections and overrides only the ones this file has."""
     sections: dict[str, list[str]] = {}
+    base: dict[str, str] = {}
     current = None
     for line in path.read_text().splitlines():
-        if line.startswith("# %% "):
+        if line.startswith("# base: "):
+            base = fixture_sections(path.with_name(f"submitted-{line[8:].strip()}.py"))
+        elif line.startswith("# %% "):
             current = line[5:].strip()
             sections[current] = []
         elif current is not None:
             sections[current].append(line)
-    return {name: "\n".join(lines).strip("\n") for name, lines in sections.items()}
+    return {**base, **{name: "\n".join(lines).strip("\n") for name, lines in sections.items()}}
 
 
 def build_submission(assignment_name: str, sections: dict[str, str]):

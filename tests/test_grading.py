@@ -1,0 +1,128 @@
+"""Fixture submissions named by behaviour, graded by the sandboxed grader: every verdict right."""
+
+import numpy as np
+import pytest
+
+from autograder import grading
+from autograder.course import get_assignment
+from autograder.runner import WorkerServer
+from autograder.submissions import Submission
+from tests.conftest import SUBMISSIONS, fixture_notebook
+
+FULL, ZERO, PARTIAL = "full", "zero", "partial"
+
+# behaviour -> {function: verdict or (verdict, text that must appear in its feedback)}; unnamed: full
+EXPECTED = {
+    "ps1": {
+        "correct-loops": {},
+        "correct-einsum": {},
+        "correct-fft": {},
+        "correct-noisy": {},
+        "flipped-kernel": {"conv2d": (PARTIAL, "flipped kernel")},
+        "truncating": {"conv2d": (PARTIAL, "likely cause")},
+        "uint8-wrap": {"conv2d": (PARTIAL, "uint8 wrap-around")},
+        "off-by-one": {"conv2d": (PARTIAL, "off-by-one")},
+        "swapped-axes": {"conv2d": (PARTIAL, "transposed")},
+        "mutates-input": {"conv2d": ("all-but-1", "modified in place")},
+        "same-off-by-one": {"conv1d": (PARTIAL, "'same' window")},
+        "not-from-scratch-aliased": {"conv2d": (ZERO, "scipy.signal"), "conv1d": (ZERO, "numpy.convolve")},
+        "sys-exit": {"conv2d": (ZERO, "SystemExit")},
+        "os-exit": {"conv2d": (ZERO, "os._exit")},
+        "infinite-loop": {"conv2d": (ZERO, "time limit")},
+        "memory-hog": {"conv2d": (ZERO, "")},
+        "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
+        "lying-result": {"conv2d": (ZERO, "")},
+        "planted-module": {"conv2d": (ZERO, "")},
+        "kill-parent": {"conv2d": (ZERO, "")},
+        "crash-in-cell": {},
+    },
+    "ps2": {
+        "correct": {},
+        "extra-pixel-before": {"same_padding": (ZERO, "extra pixel on the wrong side")},
+        "float-sizes": {"conv_output_size": (PARTIAL, "float instead of int")},
+        "pad-float": {"zero_pad": (PARTIAL, "dtype not kept")},
+    },
+    "ps3": {
+        "correct": {},
+        "bias-per-input-channel": {"conv_forward": (PARTIAL, "bias added once per input channel")},
+        "same-before": {"strided_conv2d": (PARTIAL, "'same' extra pixel on the wrong side")},
+    },
+}
+
+CASES = [(a, b) for a, table in EXPECTED.items() for b in table]
+
+
+def test_every_fixture_file_has_an_expectation():
+    files = {(p.parent.name, p.stem.removeprefix("submitted-")) for p in SUBMISSIONS.rglob("submitted-*.py")}
+    assert files == set(CASES)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with WorkerServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def contexts(root):
+    return {name: grading.Context(root, get_assignment(name), grading.Limits(timeout=3, memory_mb=1024))
+            for name in EXPECTED}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("assignment", "behaviour"), CASES)
+def test_verdicts(tmp_path, contexts, server, assignment, behaviour):
+    import nbformat
+
+    path = tmp_path / "submitted" / behaviour / assignment / f"{get_assignment(assignment).notebook}.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(fixture_notebook(assignment, behaviour), path)
+    result = grading.grade(contexts[assignment], Submission(behaviour, path), server)
+    assert result.status == "graded", result.error
+    expectations = EXPECTED[assignment][behaviour]
+    for exercise in result.exercises:
+        if exercise.score is None:
+            continue  # written question, graded by hand
+        verdict, text = expectations.get(exercise.name, (FULL, ""))
+        label = f"{behaviour}/{exercise.name}: {exercise.score}/{exercise.max_score}\n{exercise.feedback}"
+        if verdict == FULL:
+            assert exercise.score == exercise.max_score, label
+        elif verdict == ZERO:
+            assert exercise.score == 0, label
+        elif verdict == PARTIAL:
+            assert 0 < exercise.score < exercise.max_score, label
+        else:
+            assert exercise.score == exercise.max_score - 1, label
+        assert text in exercise.feedback, label
+    assert "BEGIN SOLUTION" not in str(result.exercises) and "def conv2d" not in str(result.exercises)
+
+
+@pytest.mark.slow
+def test_a_submission_cannot_see_the_reference_or_the_course(tmp_path, contexts, server, root):
+    """Reading source/ from inside the sandbox fails; the attempt only costs the student."""
+    import nbformat
+
+    from tests.conftest import build_submission, fixture_sections
+
+    sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
+    sections["before"] = (f"try:\n    SECRET = open({str(root / 'source/ps1/convolution.ipynb')!r}).read()\n"
+                          f"except OSError as exc:\n    SECRET = repr(exc)\n")
+    sections["conv2d"] = ("def conv2d(image, kernel):\n    raise ValueError(SECRET[:300])\n")
+    path = tmp_path / "s.ipynb"
+    nbformat.write(build_submission("ps1", sections), path)
+    result = grading.grade(contexts["ps1"], Submission("spy", path), server)
+    conv2d = result.exercises[0]
+    if server.level == "bubblewrap":
+        assert "No such file or directory" in conv2d.feedback
+    assert "BEGIN SOLUTION" not in conv2d.feedback
+
+
+def test_judging_does_not_trust_numpy_patched_in_the_grader_process():
+    """Sanity: the comparison works on decoded plain data even with odd student values."""
+    from autograder import compare, worker
+
+    good = worker.call_traced(lambda: np.ones((2, 2)), (), {}, trace=False)
+    bad = worker.call_traced(lambda: np.zeros((2, 2)).view(type("Sub", (np.ndarray,), {"__eq__": lambda s, o: True})),
+                             (), {}, trace=False)
+    assert compare.compare(good, good, "float-array").passed
+    assert not compare.compare(bad, good, "float-array").passed

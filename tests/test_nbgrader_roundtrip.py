@@ -1,0 +1,60 @@
+"""A real nbgrader cycle in a temporary course, and agreement with python -m autograder grade."""
+
+import csv
+
+import pytest
+
+from autograder import notebooks, sample_class
+from autograder.course import ASSIGNMENTS
+from tests.conftest import json_lines, make_course, nbgrader, run_grader
+
+HONEST = {"alice": "correct", "bob": "untouched", "carol": "bug", "dan": "partial", "eve": "noisy"}
+
+
+def auto_points(root, assignment):
+    nb = notebooks.read(assignment.source_path(root))
+    return sum(c.points for c in notebooks.grade_cells(nb) if c.kind == "test")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_nbgrader_round_trip_and_both_graders_agree(root, tmp_path, name):
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook import COURSE_ID, db_url
+
+    assignment = ASSIGNMENTS[name]
+    course = make_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", name, "--force")
+    sample_class.write_class(course, assignment, HONEST)
+    nbgrader(course, "autograde", name, "--force")
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv") as handle:
+        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)
+                    if row["assignment"] == name}
+
+    full = auto_points(root, assignment)
+    assert exported["alice"] == exported["eve"] == full  # noisy but correct: stderr does not cost points
+    assert exported["bob"] == 0
+    assert 0 < exported["dan"] < full and 0 < exported["carol"] < full
+
+    # every graded test cell fails on the released stubs
+    with Gradebook(db_url(course), COURSE_ID) as gb:
+        bob = gb.find_submission_notebook(assignment.notebook, name, "bob")
+        test_grades = [g for g in bob.grades if g.cell_type == "code"]
+        assert test_grades and all(g.score == 0 for g in test_grades)
+
+    # the sandboxed grader gives every honest student the same total
+    done = run_grader(course, "grade", name, "--json", "--no-gradebook")
+    assert done.returncode == 0, done.stderr
+    ours = {r["student"]: r["score"] for r in json_lines(done)}
+    assert ours == exported
+
+    # feedback shows no hidden-test source and no mark scheme
+    nbgrader(course, "generate_feedback", name, "--force")
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(HONEST)
+    for page in pages:
+        html = page.read_text()
+        for secret in ("BEGIN HIDDEN TESTS", "notebook_checks", "BEGIN MARK SCHEME", "BEGIN SOLUTION"):
+            assert secret not in html, (page, secret)
