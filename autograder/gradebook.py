@@ -29,6 +29,13 @@ from autograder.results import NotebookResult
 COURSE_ID = "conv-from-scratch"
 
 
+def _nbgrader_on_path() -> None:
+    """nbgrader's Gradebook runs the `alembic` command: make this interpreter's scripts findable."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def db_url(root: Path) -> str:
     return f"sqlite:///{(root / 'gradebook.db').resolve()}"
 
@@ -58,6 +65,7 @@ def ensure_assignment(root: Path, assignment: Assignment) -> None:
     records them). Released into a throwaway folder, so assignments/ is never touched."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    _nbgrader_on_path()
     with Gradebook(db_url(root), COURSE_ID) as gb:
         try:
             gb.find_notebook(assignment.notebook, assignment.name)
@@ -76,6 +84,7 @@ def record(root: Path, assignment: Assignment, result: NotebookResult) -> None:
     """Write one graded result's auto scores into the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    _nbgrader_on_path()
     with locked(root), Gradebook(db_url(root), COURSE_ID) as gb, warnings.catch_warnings():
         # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
         warnings.simplefilter("ignore", category=Warning)

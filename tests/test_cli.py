@@ -1,0 +1,190 @@
+"""`python -m autograder grade` per ../shared/CONTRACT.md, run for real in a subprocess."""
+
+import copy
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from autograder import notebooks, sample_class
+from autograder.course import get_assignment
+from tests.conftest import fixture_notebook, json_lines, nbgrader, run_grader, scores
+
+PS1 = get_assignment("ps1")
+CONTRACT_KEYS = {"student", "assignment", "notebook", "path", "status", "error", "score", "max_score", "exercises"}
+
+
+def submit(course, student, nb, name="convolution.ipynb", assignment="ps1"):
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if isinstance(nb, str):
+        path.write_text(nb)
+    else:
+        nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_json_lines_exit_status_and_broken_notebooks(course, root):
+    correct = fixture_notebook("ps1", "correct-loops")
+    submit(course, "alice", correct)
+    submit(course, "renamed", correct, name="convolution (1).ipynb")
+    submit(course, "corrupt", '{"cells": [ this is not json')
+    submit(course, "empty", "")
+    submit(course, "two", correct, name="a.ipynb")
+    submit(course, "two", correct, name="b.ipynb")
+    no_metadata = copy.deepcopy(correct)  # cells pasted into a fresh notebook: no nbgrader metadata
+    for cell in no_metadata.cells:
+        cell.metadata = {}
+    submit(course, "pasted", no_metadata)
+
+    done = run_grader(course, "grade", "ps1", "--json", "--timeout", "5")
+    assert done.returncode == 1, done.stderr  # some notebooks could not be graded
+    results = json_lines(done)  # stdout holds JSON Lines and nothing else
+    by_student = {}
+    for result in results:
+        assert set(result) >= CONTRACT_KEYS
+        assert {"name", "score", "max_score", "feedback"} <= set(result["exercises"][0])
+        by_student.setdefault(result["student"], []).append(result)
+    assert len(by_student["two"]) == 2 and all(r["status"] == "error" for r in by_student["two"])
+    for student in ("alice", "renamed", "pasted"):
+        (result,) = by_student[student]
+        assert result["status"] == "graded" and result["error"] is None
+        assert result["score"] == 17.0 and result["max_score"] == 20.0, result
+        assert scores(result)["written_flip"] is None  # graded by hand
+    assert by_student["renamed"][0]["notebook"] == "convolution (1)"
+    for student in ("corrupt", "empty"):
+        (result,) = by_student[student]
+        assert result["status"] == "error" and result["score"] == 0
+        assert "not a readable notebook" in result["error"]
+
+
+def test_usage_errors_exit_2(course):
+    assert run_grader(course, "grade").returncode == 2
+    done = run_grader(course, "grade", "ps9")
+    assert done.returncode == 2 and "unknown assignment 'ps9'" in done.stderr
+    done = run_grader(course, "grade", "ps1", "no/such/notebook.ipynb")
+    assert done.returncode == 2 and "no such notebook" in done.stderr
+    assert run_grader(course, "grade", "ps1", "--workers", "0").returncode == 2
+
+
+def test_run_outside_a_course_says_where_to_run(tmp_path):
+    done = run_grader(tmp_path, "grade", "ps1")
+    assert done.returncode == 2 and "nbgrader_config.py" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")
+def test_tampered_test_cells_change_nothing(course):
+    base = fixture_notebook("ps1", "correct-loops")
+    deleted = copy.deepcopy(base)
+    deleted.cells = [c for c in deleted.cells if not (notebooks.nbgrader(c).get("grade")
+                                                      and not notebooks.nbgrader(c).get("solution"))]
+    edited = copy.deepcopy(base)
+    duplicated = copy.deepcopy(base)
+    for cell in list(edited.cells):
+        if notebooks.grade_id(cell) == "test_conv2d_hidden":
+            cell.source = "def conv2d(image, kernel):\n    return 'overwritten by a test cell'\nscore = 100"
+            duplicated.cells.append(copy.deepcopy(cell))
+            duplicated.cells.append(copy.deepcopy(cell))
+    for name, nb in (("deleted", deleted), ("edited", edited), ("duplicated", duplicated)):
+        submit(course, name, nb)
+    done = run_grader(course, "grade", "ps1", "--json", "--timeout", "5")
+    assert done.returncode == 0, done.stderr
+    assert {r["student"]: r["score"] for r in json_lines(done)} == {"deleted": 17, "edited": 17, "duplicated": 17}
+
+
+@pytest.mark.slow
+def test_results_land_in_nbgraders_gradebook_feedback_and_export(course):
+    sample_class.write_class(course, PS1, {"ada": "correct", "ben": "flipped-kernel", "dee": "untouched"})
+    done = run_grader(course, "grade", "ps1", "--json")
+    assert done.returncode == 0, done.stderr
+    ours = {r["student"]: r["score"] for r in json_lines(done)}
+    nbgrader(course, "generate_feedback", "ps1", "--force")
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv") as handle:
+        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+    assert exported == ours
+    html = (course / "feedback" / "ben" / "ps1" / "convolution.html").read_text()
+    assert "flipped kernel" in html
+    for secret in ("BEGIN HIDDEN TESTS", "notebook_checks", "BEGIN MARK SCHEME", "BEGIN SOLUTION"):
+        assert secret not in html
+    # the written question waits for a human
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook import COURSE_ID, db_url
+
+    with Gradebook(db_url(course), COURSE_ID) as gb:
+        submission = gb.find_submission_notebook("convolution", "ps1", "ada")
+        assert submission.needs_manual_grade
+
+
+@pytest.mark.slow
+def test_rerun_skips_graded_work_unless_forced_or_changed(course):
+    submit(course, "alice", fixture_notebook("ps1", "correct-loops"))
+    path = submit(course, "bob", fixture_notebook("ps1", "flipped-kernel"))
+    first = json_lines(run_grader(course, "grade", "ps1", "--json"))
+    again = run_grader(course, "grade", "ps1", "--json")
+    assert json_lines(again) == first  # served from the result store
+    nbformat.write(fixture_notebook("ps1", "correct-loops"), path)  # bob resubmits
+    changed = {r["student"]: r["score"] for r in json_lines(run_grader(course, "grade", "ps1", "--json"))}
+    assert changed == {"alice": 17, "bob": 17}
+    forced = json_lines(run_grader(course, "grade", "ps1", "--json", "--force"))
+    assert {r["student"] for r in forced} == {"alice", "bob"}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_exactly_one_result_per_submission(course):
+    students = {f"s{i:02d}": "correct" if i % 3 else "flipped-kernel" for i in range(24)}
+    for student, behaviour in students.items():
+        submit(course, student, fixture_notebook("ps1", "correct-loops" if behaviour == "correct" else behaviour))
+    env = dict(os.environ)
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "ps1", "--json", "--workers", "1"],
+                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    seen = []
+    for line in process.stdout:
+        seen.append(json.loads(line))
+        if len(seen) == 5:
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait()
+    process.stdout.close()
+    stored = list((course / ".autograder" / "results" / "ps1").glob("*.json"))
+    assert 5 <= len(stored) < len(students)
+    resumed = run_grader(course, "grade", "ps1", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    results = json_lines(resumed)
+    assert sorted(r["student"] for r in results) == sorted(students)
+    for result in results:
+        expected = 17 if students[result["student"]] == "correct" else 10
+        assert result["score"] == expected, result["student"]
+    assert len(list((course / ".autograder" / "results" / "ps1").glob("*.json"))) == len(students)
+    assert not list((course / ".autograder" / "results" / "ps1").glob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_dask_path_grades_identically_to_the_local_path(course):
+    from distributed import LocalCluster
+
+    sample_class.write_class(course, PS1, {"ada": "correct", "ben": "flipped-kernel", "cy": "partial",
+                                           "dee": "untouched", "fay": "not-from-scratch"})
+    local = json_lines(run_grader(course, "grade", "ps1", "--json", "--no-gradebook"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        time.sleep(0.5)
+        done = run_grader(course, "grade", "ps1", "--json", "--force", "--no-gradebook",
+                          "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 0, done.stderr
+    dask = json_lines(done)
+
+    def key(results):
+        return {r["student"]: (r["score"], [(e["name"], e["score"], e["feedback"]) for e in r["exercises"]])
+                for r in results}
+
+    assert key(dask) == key(local)
