@@ -82,10 +82,11 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
     for check in spec.checks:
         if not any(item.check == check.cell for item in built):
             continue
-        groups = []
+        groups, refusals, works = [], [], False
         for group_index, group in enumerate(check.groups):
             result = GroupResult(group.title, group.points, 0.0 if problem else group.points)
-            for index in by_group.get((check.cell, group_index), []):
+            indices = by_group.get((check.cell, group_index), [])
+            for index in indices:
                 failure, diagnoses = _judge_case(spec, built[index], student[index], reference[index],
                                                  refs, reference_digests[index], group, missing_reason)
                 if failure:
@@ -93,7 +94,16 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
                     result.failure = f"{built[index].case.label}: {failure}"
                     result.diagnoses = diagnoses
                     break
+                works = works or reference[index]["kind"] == "returned"
+            if indices and all(reference[i]["kind"] == "raised" for i in indices):
+                refusals.append(result)
             groups.append(result)
+        # Refusing bad input earns points only from a function that also computes right answers
+        # in the same test cell: "always raise ValueError" must not collect them.
+        for result in refusals:
+            if result.earned and not works:
+                result.earned = 0.0
+                result.failure = "refusing bad input counts only when the function also returns correct results"
         checks.append(CheckResult(check.cell, check.points, groups))
     return FunctionResult(spec.function, checks, problem)
 

@@ -9,6 +9,8 @@ Two levels:
     ``/tmp``, a clean environment, and death with the grader. As root, bwrap keeps only
     CAP_SETUID/SETGID/KILL and every submission drops to uid 65534 (nobody) before running, so
     rlimits on processes apply and student code holds no privilege.
+    (Each worker server gets its own uid from PRIVATE_UIDS rather than 65534 itself, so a fork
+    bomb in one submission cannot exhaust the process limit of the others.)
 ``rlimits``
     Without bubblewrap: a separate process with rlimits, a scrubbed environment and a temporary
     working directory (and uid 65534 when grading as root). Student code can still read files the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -31,6 +34,9 @@ from pathlib import Path
 
 WORKER = Path(__file__).with_name("worker.py")
 NOBODY = 65534
+#: Grading as root, each worker server runs its submissions as its own unused uid from this range,
+#: so the process limit (RLIMIT_NPROC counts per uid) of one submission cannot starve another.
+PRIVATE_UIDS = range(1_500_000_000, 2_000_000_000)
 SANDBOX_WORKER = "/grader/worker.py"
 
 NOT_CONTAINED = (
@@ -122,9 +128,14 @@ def _python_binds() -> list[str]:
     return args
 
 
+def private_uid() -> int:
+    return PRIVATE_UIDS.start + secrets.randbelow(len(PRIVATE_UIDS))
+
+
 def server_launch(requested: str = "auto") -> Launch:
     """How to start one worker server at the requested level."""
     chosen = level(requested)
+    uid = private_uid()
     python = sys.executable
     root = os.geteuid() == 0
     if chosen == "bubblewrap":
@@ -142,13 +153,13 @@ def server_launch(requested: str = "auto") -> Launch:
                      "--cap-add", "CAP_KILL"]
         argv += [python, "-I", "-B", SANDBOX_WORKER, "serve", "--pid-namespace"]
         if root:
-            argv += ["--drop-to", str(NOBODY)]
+            argv += ["--drop-to", str(uid)]
         return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen)
     home = tempfile.mkdtemp(prefix="autograder-worker-")
     os.chmod(home, 0o777)
     argv = [python, "-I", "-B", str(WORKER), "serve"]
     if root and nobody_can_run_python():
-        argv += ["--drop-to", str(NOBODY)]
+        argv += ["--drop-to", str(uid)]
     return Launch(argv, _environment(home), home, chosen, cleanup=home)
 
 
@@ -166,8 +177,11 @@ def nobody_can_run_python() -> bool:
 
 
 def process_limit() -> int:
-    """RLIMIT_NPROC for a submission: what its uid already runs, plus room for honest code."""
-    uid = NOBODY if os.geteuid() == 0 else os.getuid()
+    """RLIMIT_NPROC for a submission: what its uid already runs, plus room for honest code.
+    As root every worker has a private uid that runs nothing else."""
+    if os.geteuid() == 0:
+        return 64
+    uid = os.getuid()
     running = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -192,8 +206,12 @@ def doctor() -> str:
         ]
     else:
         lines += ["  WARNING: " + NOT_CONTAINED]
+    if os.geteuid() != 0:
+        lines.append("  note: not root, so all workers share your uid's process limit: a fork bomb in one "
+                     "submission can slow the others until its time limit kills it")
     if os.geteuid() == 0 and (chosen == "bubblewrap" or nobody_can_run_python()):
-        lines.append(f"  grading as root: student code runs as uid {NOBODY} (nobody) with no capabilities")
+        lines.append("  grading as root: student code runs as an unprivileged uid of its own (one per worker), "
+                     "with no capabilities")
     elif os.geteuid() == 0:
         lines.append("  WARNING: grading as root and uid 65534 cannot reach this Python installation, so "
                      "without bubblewrap student code runs AS ROOT")

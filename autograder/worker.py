@@ -492,8 +492,8 @@ def _prepare_child(job_dir, drop_to):
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the cap fail instead of killing
     if drop_to is not None and os.getuid() == 0:
         os.setgroups([])
-        os.setgid(drop_to)
-        os.setuid(drop_to)
+        os.setresgid(drop_to, drop_to, drop_to)
+        os.setresuid(drop_to, drop_to, drop_to)
         if os.getuid() == 0 or os.geteuid() == 0:
             raise RuntimeError("could not drop root privileges")
 

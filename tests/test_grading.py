@@ -21,7 +21,7 @@ EXPECTED = {
         "flipped-kernel": {"conv2d": (PARTIAL, "flipped kernel")},
         "truncating": {"conv2d": (PARTIAL, "likely cause")},
         "uint8-wrap": {"conv2d": (PARTIAL, "uint8 wrap-around")},
-        "off-by-one": {"conv2d": (PARTIAL, "off-by-one")},
+        "off-by-one": {"conv2d": (ZERO, "off-by-one")},  # never right, so no points for refusing bad input
         "swapped-axes": {"conv2d": (PARTIAL, "transposed")},
         "mutates-input": {"conv2d": ("all-but-1", "modified in place")},
         "same-off-by-one": {"conv1d": (PARTIAL, "'same' window")},
@@ -39,7 +39,7 @@ EXPECTED = {
     "ps2": {
         "correct": {},
         "extra-pixel-before": {"same_padding": (ZERO, "extra pixel on the wrong side")},
-        "float-sizes": {"conv_output_size": (PARTIAL, "float instead of int")},
+        "float-sizes": {"conv_output_size": (ZERO, "float instead of int")},
         "pad-float": {"zero_pad": (PARTIAL, "dtype not kept")},
     },
     "ps3": {

@@ -1,0 +1,204 @@
+"""Attacks on the grader itself. Each one targets conv2d; each test asserts the attack is contained
+and that convolve2d and conv1d (written independently) are still graded right."""
+
+import os
+import socket
+import threading
+import uuid
+
+import nbformat
+import pytest
+
+from autograder import grading, sandbox
+from autograder.course import get_assignment
+from autograder.runner import WorkerServer
+from autograder.submissions import Submission
+from tests.conftest import SUBMISSIONS, build_submission, fixture_sections
+
+pytestmark = pytest.mark.slow
+BWRAP = pytest.mark.skipif(not sandbox.bwrap_works(),
+                           reason="bubblewrap is not usable on this machine (see `python -m autograder doctor`)")
+LEVELS = [pytest.param("bubblewrap", marks=BWRAP), "rlimits"]
+
+
+@pytest.fixture(scope="module")
+def context(root):
+    return grading.Context(root, get_assignment("ps1"), grading.Limits(timeout=4, memory_mb=1024, processes=64))
+
+
+def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zeros((1, 1))"):
+    sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
+    if before:
+        sections["before"] = before
+    sections["conv2d"] = "def conv2d(image, kernel):\n" + "\n".join("    " + line for line in conv2d_body.splitlines())
+    path = tmp_path / "attack.ipynb"
+    nbformat.write(build_submission("ps1", sections), path)
+    with WorkerServer(level) as server:
+        result = grading.grade(context, Submission("mallory", path), server)
+        assert server.level == level
+    scores = {e.name: e.score for e in result.exercises}
+    assert result.status == "graded"
+    assert scores["convolve2d"] == 4 and scores["conv1d"] == 5, result.exercises
+    return result
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if marker.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@BWRAP
+def test_cannot_read_solutions_gradebook_or_other_submissions(tmp_path, context, root):
+    (root / "gradebook.db").exists()  # whatever is there, the sandbox must not see it
+    secret = tmp_path / "submitted" / "victim" / "ps1" / "convolution.ipynb"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("victim's work")
+    targets = [root / "source" / "ps1" / "convolution.ipynb", root / "nbgrader_config.py",
+               root / "autograder" / "cases" / "ps1.py", secret, "/etc/passwd"]
+    body = ("seen = []\n"
+            f"for path in {[str(t) for t in targets]!r}:\n"
+            "    try:\n"
+            "        seen.append(path + ': ' + open(path).read(40))\n"
+            "    except OSError as exc:\n"
+            "        pass\n"
+            "raise ValueError('SEEN ' + repr(seen))")
+    result = grade_attack(tmp_path, context, "bubblewrap", conv2d_body=body)
+    feedback = result.exercises[0].feedback
+    assert "SEEN []" in feedback, feedback
+    assert result.exercises[0].score == 0  # always raising ValueError earns no "bad input" points
+
+
+@pytest.mark.parametrize("level", [pytest.param("bubblewrap", marks=BWRAP)])
+def test_cannot_write_into_the_course_tree_or_gradebook(tmp_path, context, root, level):
+    marker = tmp_path / f"planted-{uuid.uuid4().hex}"
+    body = ("import os\n"
+            f"for path in [{str(marker)!r}, {str(root / 'gradebook.db')!r}, {str(root / 'source' / 'x.py')!r}]:\n"
+            "    try:\n"
+            "        with open(path, 'a') as handle:\n"
+            "            handle.write('pwned')\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "return np.zeros((1, 1))")
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    assert not marker.exists() and not (root / "source" / "x.py").exists()
+    if (root / "gradebook.db").exists():
+        assert b"pwned" not in (root / "gradebook.db").read_bytes()[-100:]
+    assert result.exercises[0].score == 0
+
+
+@BWRAP
+def test_no_network(tmp_path, context):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(8)
+    port = listener.getsockname()[1]
+    connections = []
+
+    def accept():
+        try:
+            connections.append(listener.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    body = ("import socket\n"
+            f"socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'exfiltrate')\n"
+            "return np.zeros((1, 1))")
+    result = grade_attack(tmp_path, context, "bubblewrap", conv2d_body=body)
+    listener.close()
+    thread.join()
+    assert connections == []
+    assert "raised" in result.exercises[0].feedback and result.exercises[0].score == 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_process_outlives_grading(tmp_path, context, level):
+    marker = f"lingering-{uuid.uuid4().hex}"
+    before = ("import os, subprocess, sys\n"
+              f"subprocess.Popen(['/bin/sh', '-c', 'sleep 300 # {marker}'], start_new_session=True)\n"
+              "if os.fork() == 0:\n"
+              "    os.setsid()\n"
+              "    if os.fork() == 0:\n"
+              f"        os.execv('/bin/sh', ['/bin/sh', '-c', 'sleep 301 # {marker}'])\n"
+              "    os._exit(0)\n")
+    body = (f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 302 # {marker}'])\n"
+            "return np.zeros((1, 1))")
+    grade_attack(tmp_path, context, level, before=before, conv2d_body=body)
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_output_flood_is_capped(tmp_path, context, level):
+    body = ("import sys\nchunk = 'x' * 1_000_000\n"
+            "for _ in range(300):\n"
+            "    print(chunk)\n    print(chunk, file=sys.stderr)\n"
+            "return np.zeros((1, 1))")
+    result = grade_attack(tmp_path, context, level, before="print('y' * 50_000_000)", conv2d_body=body)
+    assert result.exercises[0].score == 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_fork_bomb_is_limited(tmp_path, context, level):
+    body = ("import os\n"
+            "children = 0\n"
+            "try:\n"
+            "    while children < 100_000:\n"
+            "        if os.fork() == 0:\n"
+            "            import time; time.sleep(60); os._exit(0)\n"
+            "        children += 1\n"
+            "except OSError:\n"
+            "    pass\n"
+            "return np.zeros((1, 1))")
+    grade_attack(tmp_path, context, level, conv2d_body=body)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_killing_the_parent_and_the_server(tmp_path, context, level):
+    body = ("import os, signal\n"
+            "parent = os.getppid()\n"
+            "with open(f'/proc/{parent}/stat') as handle:\n"
+            "    server = int(handle.read().rsplit(')', 1)[1].split()[1])\n"
+            "for pid in (server, parent):\n"
+            "    try:\n"
+            "        os.kill(pid, signal.SIGKILL)\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "return np.zeros((1, 1))")
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    assert result.exercises[0].score == 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_memory_hog_is_stopped(tmp_path, context, level):
+    body = "hog = []\nwhile True:\n    hog.append(bytearray(100_000_000))"
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    assert result.exercises[0].score == 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_student_code_runs_unprivileged_when_grading_as_root(tmp_path, context, level):
+    if os.geteuid() != 0:
+        pytest.skip("only meaningful when the grader runs as root")
+    if level == "rlimits" and not sandbox.nobody_can_run_python():
+        pytest.skip("uid 65534 cannot reach this Python; doctor warns about it")
+    body = "import os\nraise ValueError(f'UID={os.getuid()} EUID={os.geteuid()}')"
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    uid = int(result.exercises[0].feedback.split("UID=")[1].split()[0])
+    assert uid in sandbox.PRIVATE_UIDS and f"EUID={uid}" in result.exercises[0].feedback
+
+
+def test_doctor_names_the_level_in_force():
+    report = sandbox.doctor()
+    assert report.startswith(f"sandbox level: {sandbox.level()}")
+    if sandbox.level() == "rlimits":
+        assert "WARNING" in report and "NETWORK" in report
