@@ -1,0 +1,56 @@
+"""The hidden cases: one Check per nbgrader test cell, points that add up, seeds that behave."""
+
+import numpy as np
+import pytest
+
+from autograder import cases, notebooks
+from autograder.course import ASSIGNMENTS
+
+
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_every_test_cell_has_its_cases_and_the_same_points(root, name):
+    nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
+    cells = {c.grade_id: c.points for c in notebooks.grade_cells(nb) if c.kind == "test"}
+    specs = cases.for_assignment(name)
+    assert set(specs) == set(ASSIGNMENTS[name].functions)
+    registered = {check.cell: check.points for spec in specs.values() for check in spec.checks}
+    assert registered == cells
+
+
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_hidden_cells_call_the_shared_checks(root, name):
+    nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
+    for cell in nb.cells:
+        gid = notebooks.grade_id(cell)
+        if notebooks.nbgrader(cell).get("grade") and cell.cell_type == "code":
+            assert f'score("{name}", "{gid}", ' in cell.source, gid
+            assert cell.source.rstrip().endswith("### END HIDDEN TESTS")
+
+
+def test_contract_sizes_and_asymmetric_kernels_are_covered():
+    (contract,) = [g for spec in cases.for_assignment("ps1").values() for c in spec.checks for g in c.groups
+                   if "contract's image sizes" in g.title][:1]
+    built = contract.build(np.random.default_rng(0))
+    assert [c.args[0].shape for c in built] == [(8, 8), (12, 10), (10, 10), (12, 8)]
+    for case in built:
+        kernel = case.args[1]
+        assert kernel.shape == (3, 3)
+        assert not np.allclose(kernel, kernel[::-1, ::-1]) and not np.allclose(kernel, kernel.T)
+
+
+def test_seeds_are_stable_per_assignment_and_differ_per_student():
+    spec = cases.for_assignment("ps1")["conv2d"]
+    first = cases.build("ps1", spec)
+    again = cases.build("ps1", spec)
+    alice = cases.build("ps1", spec, student="alice")
+    bob = cases.build("ps1", spec, student="bob")
+    assert all(np.array_equal(a.case.args[0], b.case.args[0]) for a, b in zip(first, again, strict=True))
+    hidden = [i for i, item in enumerate(alice) if item.check == "test_conv2d_hidden"][:4]
+    assert any(not np.array_equal(alice[i].case.args[0], bob[i].case.args[0]) for i in hidden)
+    assert [c.case.label for c in alice] == [c.case.label for c in bob]
+
+
+def test_asymmetric_handles_thin_kernels():
+    rng = np.random.default_rng(1)
+    for shape in ((3, 1), (1, 4), (1, 1), (2, 2)):
+        assert cases.asymmetric(rng, shape).shape == shape

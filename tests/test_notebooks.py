@@ -1,0 +1,58 @@
+"""Reading notebooks and choosing the code the grader runs."""
+
+import nbformat
+import pytest
+
+from autograder import notebooks
+from autograder.course import get_assignment
+from autograder.submissions import find
+from tests.conftest import fixture_notebook
+
+
+def test_program_is_setup_plus_solutions_plus_student_cells(root):
+    release = notebooks.read(get_assignment("ps1").release_path(root))
+    nb = fixture_notebook("ps1", "correct-noisy")
+    program = notebooks.student_program(nb, release)
+    assert program[0].strip() == "import numpy as np"
+    assert any("starting my notebook" in code for code in program)  # the student's own cell
+    assert not any("check_array(" in code for code in program)  # visible tests are not run
+    assert not any("show_feature_maps" in code for code in program)  # nor plotting demos
+
+
+def test_magics_are_removed():
+    assert notebooks.strip_magics("%matplotlib inline\nx = 1\n!pip install foo") == (
+        "pass  # IPython-only line removed\nx = 1\npass  # IPython-only line removed")
+    assert notebooks.strip_magics("%%timeit\nx = 1") == ""
+
+
+def test_unreadable_notebooks_raise_notebook_error(tmp_path):
+    for name, text in (("corrupt.ipynb", "{nope"), ("empty.ipynb", ""), ("list.ipynb", "[1, 2]")):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(notebooks.NotebookError, match="not a"):
+            notebooks.read(tmp_path / name)
+    with pytest.raises(notebooks.NotebookError, match="no such notebook"):
+        notebooks.read(tmp_path / "missing.ipynb")
+
+
+def test_submission_discovery_and_matching(tmp_path):
+    ps1 = get_assignment("ps1")
+    nb = nbformat.v4.new_notebook()
+    layout = {"alice": ["convolution.ipynb"], "bob": ["convolution (1).ipynb"],
+              "carl": ["convolution.ipynb", "convolution-old.ipynb"], "dora": ["a.ipynb", "b.ipynb"]}
+    for student, names in layout.items():
+        folder = tmp_path / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        for name in names:
+            nbformat.write(nb, folder / name)
+    (tmp_path / "submitted" / "erin" / "ps1").mkdir(parents=True)
+    found = find(tmp_path, ps1, [])
+    by_student = {}
+    for submission in found:
+        by_student.setdefault(submission.student, []).append(submission)
+    assert [s.path.name for s in by_student["alice"]] == ["convolution.ipynb"]
+    assert by_student["bob"][0].problem is None
+    assert [s.path.name for s in by_student["carl"]] == ["convolution.ipynb"]
+    assert all(s.problem and "none is named convolution.ipynb" in s.problem for s in by_student["dora"])
+    assert "no notebook" in by_student["erin"][0].problem
+    explicit = find(tmp_path, ps1, [str(tmp_path / "submitted" / "dora" / "ps1" / "a.ipynb")])
+    assert explicit[0].student == "dora" and explicit[0].problem is None
