@@ -37,3 +37,9 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Collecting an LMS download with `nbgrader zip_collect ASSIGNMENT`: put the zip files (or the
+# notebooks) in downloaded/ASSIGNMENT/archive/. Each notebook's file name must start with the
+# student id and an underscore, e.g. "alice_convolution.ipynb"; change this pattern to match
+# your LMS's naming (it must define the groups student_id and file_id).
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"

@@ -58,3 +58,25 @@ def test_nbgrader_round_trip_and_both_graders_agree(root, tmp_path, name):
         html = page.read_text()
         for secret in ("BEGIN HIDDEN TESTS", "notebook_checks", "BEGIN MARK SCHEME", "BEGIN SOLUTION"):
             assert secret not in html, (page, secret)
+
+
+@pytest.mark.slow
+def test_zip_collect_then_grade(root, tmp_path):
+    import zipfile
+
+    import nbformat
+
+    assignment = ASSIGNMENTS["ps1"]
+    course = make_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", "ps1", "--force")
+    archive = course / "downloaded" / "ps1" / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "lms-export.zip", "w") as bundle:
+        for student, behaviour in (("alice", "correct"), ("bob", "untouched")):
+            text = nbformat.writes(sample_class.submission(course, assignment, behaviour))
+            bundle.writestr(f"{student}_convolution.ipynb", text)
+    nbgrader(course, "zip_collect", "ps1")
+    assert (course / "submitted" / "alice" / "ps1" / "convolution.ipynb").is_file()
+    done = run_grader(course, "grade", "ps1", "--json", "--no-gradebook")
+    assert done.returncode == 0, done.stderr
+    assert {r["student"]: r["score"] for r in json_lines(done)} == {"alice": auto_points(root, assignment), "bob": 0}
