@@ -45,11 +45,15 @@ class FunctionResult:
     def max_score(self) -> float:
         return round(sum(check.points for check in self.checks), 4)
 
-    def feedback(self) -> str:
-        lines = [f"{self.name}: {_fmt(self.score)} / {_fmt(self.max_score)}"]
+    def feedback(self, checks: list[CheckResult] | None = None) -> str:
+        """What the student reads: a line per group of cases (of `checks`, default all)."""
+        checks = self.checks if checks is None else checks
+        earned, points = sum(c.earned for c in checks), sum(c.points for c in checks)
+        cells = "" if checks is self.checks else f" ({', '.join(c.cell for c in checks)})"
+        lines = [f"{self.name}{cells}: {_fmt(earned)} / {_fmt(points)}"]
         if self.problem:
             lines.append(f"  {self.problem}")
-        for check in self.checks:
+        for check in checks:
             for group in check.groups:
                 mark = "ok " if group.earned == group.points else "FAIL"
                 lines.append(f"  [{mark}] {group.title} ({_fmt(group.earned)}/{_fmt(group.points)})")

@@ -40,19 +40,5 @@ def score(assignment: str, cell: str, function) -> float:
             outcomes.append(worker.call_traced(function, args, kwargs,
                                                trace=spec.function in FROM_SCRATCH))
     result = judge.judge(spec, built, outcomes, expected, refs, digests)
-    check = result.checks[0]
-    print(_check_feedback(result, check))
-    return float(check.earned)
-
-
-def _check_feedback(result: judge.FunctionResult, check: judge.CheckResult) -> str:
-    lines = [f"{result.name} ({check.cell}): {check.earned:g} / {check.points:g}"]
-    if result.problem:
-        lines.append(f"  {result.problem}")
-    for group in check.groups:
-        mark = "ok " if group.earned == group.points else "FAIL"
-        lines.append(f"  [{mark}] {group.title} ({group.earned:g}/{group.points:g})")
-        if group.failure:
-            lines.append(f"         {group.failure}")
-        lines.extend(f"         likely cause: {text}" for text in group.diagnoses)
-    return "\n".join(lines)
+    print(result.feedback(result.checks[:1]))
+    return float(result.checks[0].earned)

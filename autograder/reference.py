@@ -24,7 +24,7 @@ def load(root: Path, assignment: Assignment) -> dict[str, Callable]:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int, functions: tuple[str, ...]) -> tuple[tuple[str, Callable], ...]:
-    nb = notebooks.read(Path(path))
+    nb = notebooks.read_trusted(Path(path))
     namespace: dict = {"__name__": f"reference_{Path(path).stem}"}
     for source in notebooks.setup_sources(nb):
         exec(compile(source, f"{path} (setup)", "exec"), namespace)  # noqa: S102

@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.course import CourseError
+
 WORKER = Path(__file__).with_name("worker.py")
 NOBODY = 65534
 #: Grading as root, each worker server runs its submissions as its own unused uid from this range,
@@ -94,7 +96,7 @@ def level(requested: str = "auto") -> str:
     if bwrap_works():
         return "bubblewrap"
     if requested == "bubblewrap":
-        raise RuntimeError("--sandbox bubblewrap was requested but bwrap does not work here: " + NOT_CONTAINED)
+        raise CourseError("--sandbox bubblewrap was requested but bwrap does not work here: " + NOT_CONTAINED)
     return "rlimits"
 
 

@@ -48,7 +48,8 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     """Grade every submission exactly once (skipping unchanged ones unless forced)."""
     assignment = get_assignment(assignment_name)
     seeds = "per-student" if options.per_student_seeds else ""
-    store = ResultStore(root, assignment, f"{options.limits}{seeds}")
+    # What changes a result: the limits a student's code ran under, and how cases were drawn.
+    store = ResultStore(root, assignment, f"{options.limits.timeout}/{options.limits.memory_mb}/{seeds}")
     if options.gradebook:
         gradebook.ensure_assignment(root, assignment)
     results: list[NotebookResult] = []
