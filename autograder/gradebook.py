@@ -12,15 +12,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_output
 
 from autograder import notebooks
 from autograder.course import Assignment
@@ -80,24 +78,46 @@ def ensure_assignment(root: Path, assignment: Assignment) -> None:
         raise RuntimeError(f"nbgrader could not register {assignment.name} in the gradebook:\n{done.stderr[-2000:]}")
 
 
-def record(root: Path, assignment: Assignment, result: NotebookResult) -> None:
-    """Write one graded result's auto scores into the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+class GradebookWriter:
+    """One gradebook session for a grading run; every result is committed as soon as it arrives
+    (so a killed run loses nothing) under a lock file shared with other graders of the course."""
 
-    _nbgrader_on_path()
-    with locked(root), Gradebook(db_url(root), COURSE_ID) as gb, warnings.catch_warnings():
-        # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
-        warnings.simplefilter("ignore", category=Warning)
-        gb.update_or_create_student(result.student)
+    def __init__(self, root: Path, assignment: Assignment):
+        self.root, self.assignment = root, assignment
+        self.release = notebooks.read_trusted(assignment.release_path(root))
+
+    def __enter__(self):
+        from nbgrader.api import Gradebook
+
+        ensure_assignment(self.root, self.assignment)
+        self.gradebook = Gradebook(db_url(self.root), COURSE_ID)
+        return self
+
+    def __exit__(self, *exc):
+        self.gradebook.close()
+
+    def record(self, result: NotebookResult) -> None:
+        """Auto scores into the gradebook, and the autograded notebook that feedback renders."""
+        from nbgrader.api import MissingEntry
+
+        gb, name = self.gradebook, self.assignment.name
+        with locked(self.root), warnings.catch_warnings():
+            # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
+            warnings.simplefilter("ignore", category=Warning)
+            gb.update_or_create_student(result.student)
+            try:
+                gb.find_submission(name, result.student)
+            except MissingEntry:
+                gb.add_submission(name, result.student)
+            for exercise in result.exercises:
+                for cell, points in exercise.cells.items():
+                    gb.find_grade(cell, self.assignment.notebook, name, result.student).auto_score = points
+            gb.db.commit()
         try:
-            gb.find_submission(assignment.name, result.student)
-        except MissingEntry:
-            gb.add_submission(assignment.name, result.student)
-        for exercise in result.exercises:
-            for cell, points in exercise.cells.items():
-                grade = gb.find_grade(cell, assignment.notebook, assignment.name, result.student)
-                grade.auto_score = points
-        gb.db.commit()
+            submitted = notebooks.read_trusted(Path(result.path))
+        except (OSError, ValueError):
+            submitted = None
+        write_autograded(self.root, self.assignment, self.release, submitted, result)
 
 
 def write_autograded(root: Path, assignment: Assignment, release, submission_nb,
@@ -126,10 +146,11 @@ def write_autograded(root: Path, assignment: Assignment, release, submission_nb,
             cell.source = answers[gid]
         if gid in feedback:
             text, points = feedback[gid]
-            cell.outputs = [new_output("stream", name="stdout", text=text + "\n"),
-                            new_output("execute_result", data={"text/plain": f"{points:g}"}, execution_count=1)]
+            cell.outputs = [{"output_type": "stream", "name": "stdout", "text": text + "\n"},
+                            {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                             "data": {"text/plain": f"{points:g}"}}]
     folder = root / "autograded" / result.student / assignment.name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{assignment.notebook}.ipynb"
-    nbformat.write(out, path)
+    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -13,12 +13,13 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder import gradebook, grading, notebooks
+from autograder import gradebook, grading
 from autograder.course import get_assignment
 from autograder.results import NotebookResult
 from autograder.runner import WorkerServer
@@ -50,8 +51,6 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     seeds = "per-student" if options.per_student_seeds else ""
     # What changes a result: the limits a student's code ran under, and how cases were drawn.
     store = ResultStore(root, assignment, f"{options.limits.timeout}/{options.limits.memory_mb}/{seeds}")
-    if options.gradebook:
-        gradebook.ensure_assignment(root, assignment)
     results: list[NotebookResult] = []
     todo = []
     for submission in submissions:
@@ -61,26 +60,21 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
             on_result(cached)
         else:
             todo.append(submission)
-    release = notebooks.read(assignment.release_path(root)) if options.gradebook else None
     bar = tqdm(total=len(todo), desc=f"grading {assignment_name}", unit="nb", file=sys.stderr,
                disable=not sys.stderr.isatty(), dynamic_ncols=True)
     source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
               else _local_results(root, assignment_name, todo, options))
-    try:
-        for submission, result in source:
-            store.save(submission.path, result)
-            if options.gradebook and result.status == "graded":
-                gradebook.record(root, assignment, result)
-                try:
-                    submitted = notebooks.read(submission.path)
-                except notebooks.NotebookError:
-                    submitted = None
-                gradebook.write_autograded(root, assignment, release, submitted, result)
-            results.append(result)
-            on_result(result)
-            bar.update()
-    finally:
-        bar.close()
+    with gradebook.GradebookWriter(root, assignment) if options.gradebook else nullcontext() as book:
+        try:
+            for submission, result in source:
+                store.save(submission.path, result)
+                if book is not None and result.status == "graded":
+                    book.record(result)
+                results.append(result)
+                on_result(result)
+                bar.update()
+        finally:
+            bar.close()
     return results
 
 
