@@ -55,9 +55,14 @@ def run_demo(root: Path, target: Path) -> int:
         sample_class.write_class(course, assignment, sample_class.DEMO_CLASS)
         options = schedule.Options(force=True, limits=Limits(timeout=10))
         results = schedule.grade_class(course, name, find(course, assignment, []), options)
-        print(f"== {name}: {assignment.notebook}.ipynb "
-              f"(students: {', '.join(f'{s}={b}' for s, b in sample_class.DEMO_CLASS.items())})")
+        print(f"== {name}: {assignment.notebook}.ipynb")
+        for student, behaviour in sample_class.DEMO_CLASS.items():
+            print(f"   {student}: {sample_class.describe(assignment, behaviour)}")
         print(format_table(results), end="\n\n")
+        if name == "ps1":
+            ben = next(r for r in results if r.student == "ben")
+            print("ben's feedback on conv2d (also in his feedback HTML):")
+            print(ben.exercises[0].feedback, end="\n\n")
         sys.stdout.flush()
     for name in ASSIGNMENTS:
         _nbgrader(course, "generate_feedback", name, "--force")

@@ -130,6 +130,21 @@ DEMO_CLASS = {"ada": "correct", "ben": "bug", "cy": "partial", "dee": "untouched
               "fay": "not-from-scratch"}
 
 
+def describe(assignment: Assignment, behaviour: str) -> str:
+    """What a sample student did, in words."""
+    if behaviour == "bug":
+        behaviour = next(iter(BUGS[assignment.name]))
+    if behaviour in BUGS[assignment.name]:
+        functions = sorted({edit.function for edit in BUGS[assignment.name][behaviour]})
+        return f"classic mistake '{behaviour}' in {', '.join(functions)}"
+    if behaviour == "not-from-scratch":
+        edit = NOT_FROM_SCRATCH[assignment.name]
+        used = "np.pad (allowed: not a convolution)" if "np.pad" in edit.new else "scipy.signal"
+        return f"{edit.function} uses {used}"
+    return {"correct": "everything right", "noisy": "right, with prints, stderr output and warnings",
+            "partial": f"only {assignment.functions[0]}", "untouched": "handed in the release unchanged"}[behaviour]
+
+
 def write_class(root: Path, assignment: Assignment, students: dict[str, str]) -> list[Path]:
     """Write submitted/<student>/<assignment>/<notebook>.ipynb; "bug" picks the first classic bug."""
     written = []
