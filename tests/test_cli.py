@@ -191,3 +191,23 @@ def test_dask_path_grades_identically_to_the_local_path(course):
                 for r in results}
 
     assert key(dask) == key(local)
+
+
+@pytest.mark.slow
+def test_two_graders_on_one_course_do_not_corrupt_it(course):
+    students = {f"p{i:02d}": ("correct-loops" if i % 2 else "flipped-kernel") for i in range(12)}
+    for student, behaviour in students.items():
+        submit(course, student, fixture_notebook("ps1", behaviour))
+    command = [sys.executable, "-m", "autograder", "grade", "ps1", "--json", "--workers", "1", "--force"]
+    runs = [subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err[-2000:] for _, err in outputs]
+    for out, _ in outputs:
+        assert sorted(json.loads(line)["student"] for line in out.splitlines()) == sorted(students)
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["assignment"] == "ps1"]
+    assert sorted(row["student_id"] for row in rows) == sorted(students)  # one row each
+    for row in rows:
+        assert float(row["raw_score"]) == (17 if students[row["student_id"]] == "correct-loops" else 10)

@@ -137,6 +137,14 @@ def test_no_process_outlives_grading(tmp_path, context, level):
     assert processes_with(marker) == []
 
 
+@BWRAP
+def test_files_written_to_tmp_stay_in_the_sandbox(tmp_path, context):
+    marker = f"/tmp/left-behind-{uuid.uuid4().hex}"
+    body = f"open({marker!r}, 'w').write('x')\nreturn np.zeros((1, 1))"
+    grade_attack(tmp_path, context, "bubblewrap", conv2d_body=body)
+    assert not os.path.exists(marker)
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_output_flood_is_capped(tmp_path, context, level):
     body = ("import sys\nchunk = 'x' * 1_000_000\n"
@@ -190,7 +198,7 @@ def test_student_code_runs_unprivileged_when_grading_as_root(tmp_path, context, 
     if os.geteuid() != 0:
         pytest.skip("only meaningful when the grader runs as root")
     if level == "rlimits" and not sandbox.nobody_can_run_python():
-        pytest.skip("uid 65534 cannot reach this Python; doctor warns about it")
+        pytest.skip("an unprivileged uid cannot reach this Python installation; doctor warns about it")
     body = "import os\nraise ValueError(f'UID={os.getuid()} EUID={os.geteuid()}')"
     result = grade_attack(tmp_path, context, level, conv2d_body=body)
     uid = int(result.exercises[0].feedback.split("UID=")[1].split()[0])
