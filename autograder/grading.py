@@ -12,6 +12,9 @@ from autograder.results import Exercise, NotebookResult
 from autograder.runner import WorkerServer
 from autograder.submissions import Submission
 
+MAX_PROXY_ELEMENTS = 4_000_000  # values in one sibling call answered by the reference
+MAX_PROXY_REPLY = 800_000  # bytes of an encoded answer (the reply pipe holds 1 MiB)
+
 
 @dataclass
 class Limits:
@@ -53,6 +56,27 @@ class Context:
         self.manual = [c for c in notebooks.grade_cells(self.release) if c.kind != "test"]
         self._prepared: dict[str | None, Prepared] = {}
 
+    def siblings(self, name: str) -> list[str]:
+        """The other graded functions: while `name` is judged, calls to them get the reference's
+        answer, so a bug (or a gap) in one function never costs points in another."""
+        return [other for other in self.assignment.functions if other != name]
+
+    def answer(self, name: str, args: list, kwargs: dict) -> dict:
+        """The reference's outcome for a sibling call made by student code (untrusted input)."""
+        try:
+            values = [worker.decode(a) for a in args]
+            named = {str(k): worker.decode(v) for k, v in kwargs.items()}
+        except Exception as exc:  # noqa: BLE001 - malformed data from the sandbox
+            return {"kind": "raised", "exc_types": ["RuntimeError"], "message": f"unreadable call: {exc}"}
+        size = sum(getattr(v, "size", 1) for v in [*values, *named.values()])
+        if size > MAX_PROXY_ELEMENTS:
+            return {"kind": "raised", "exc_types": ["RuntimeError"],
+                    "message": f"call to {name} with {size} values: too large to answer"}
+        outcome = worker.call_traced(self.refs[name], values, named, trace=False)
+        if outcome["kind"] == "returned" and len(str(outcome["value"])) > MAX_PROXY_REPLY:
+            return {"kind": "raised", "exc_types": ["RuntimeError"], "message": f"{name}'s result is too large"}
+        return {key: outcome[key] for key in ("kind", "value", "exc_types", "message") if key in outcome}
+
     def prepared(self, student: str) -> Prepared:
         key = student if self.per_student_seeds else None
         if key not in self._prepared:
@@ -92,11 +116,11 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
     prepared = ctx.prepared(submission.student)
     limits = ctx.limits
     functions = [{"name": name, "cases": prepared.encoded[name], "seconds": limits.timeout,
-                  "trace": name in FROM_SCRATCH} for name in ctx.assignment.functions]
+                  "trace": name in FROM_SCRATCH, "proxies": ctx.siblings(name)} for name in ctx.assignment.functions]
     job = {"cells": program, "functions": functions, "cell_seconds": limits.timeout,
            "limits": limits.job_limits(len(functions)),
            "deadline": limits.timeout * (len(program) + len(functions)) + 5}
-    run = server.run(job)
+    run = server.run(job, ctx.answer)
     exercises = [_judge_function(ctx, prepared, name, run) for name in ctx.assignment.functions]
     exercises += [Exercise(cell.grade_id, None, cell.points, "graded by hand") for cell in ctx.manual]
     score = round(sum(e.score or 0.0 for e in exercises), 4)

@@ -25,6 +25,22 @@ def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
     raise KeyError(f"{assignment} has no test cell {cell!r} in autograder.cases.{assignment}")
 
 
+@contextlib.contextmanager
+def _siblings_answered_by(refs: dict, name: str, function):
+    """While `name` is judged, its calls to the other graded functions reach the reference (as the
+    sandboxed grader does through its proxies), so both graders judge each function on its own."""
+    namespace = getattr(function, "__globals__", {})
+    saved = {other: namespace[other] for other in refs if other != name and other in namespace}
+    namespace.update({other: refs[other] for other in refs if other != name})
+    try:
+        yield
+    finally:
+        for other in refs:
+            if other != name:
+                namespace.pop(other, None)
+        namespace.update(saved)
+
+
 def score(assignment: str, cell: str, function) -> float:
     """Points earned by `function` on test cell `cell`, printing the feedback."""
     spec = spec_for_cell(assignment, cell)
@@ -33,12 +49,13 @@ def score(assignment: str, cell: str, function) -> float:
     expected, digests = judge.reference_outcomes(refs, spec, built)
     outcomes = []
     sink = io.StringIO()
-    for item in built:
-        args = tuple(judge._copy_one(a) for a in item.case.args)
-        kwargs = {k: judge._copy_one(v) for k, v in item.case.kwargs.items()}
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            outcomes.append(worker.call_traced(function, args, kwargs,
-                                               trace=spec.function in FROM_SCRATCH))
+    with _siblings_answered_by(refs, spec.function, function):
+        for item in built:
+            args = tuple(judge._copy_one(a) for a in item.case.args)
+            kwargs = {k: judge._copy_one(v) for k, v in item.case.kwargs.items()}
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                outcomes.append(worker.call_traced(function, args, kwargs,
+                                                   trace=spec.function in FROM_SCRATCH))
     result = judge.judge(spec, built, outcomes, expected, refs, digests)
     print(result.feedback(result.checks[:1]))
     return float(result.checks[0].earned)

@@ -15,9 +15,16 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autograder import sandbox, worker
+
+MAX_PROXY_CALLS = 5_000
+
+
+def _refusal(message: str) -> dict:
+    return {"kind": "raised", "exc_types": ["RuntimeError"], "message": message}
 
 
 class ServerDied(Exception):
@@ -93,7 +100,24 @@ class WorkerServer:
         except (ValueError, UnicodeDecodeError) as exc:
             raise ServerDied(f"corrupt message from the worker server: {exc}") from None
 
-    def _run_once(self, job: dict, run: SubmissionRun) -> None:
+    def _answer(self, job: dict, message: dict, running: str | None, answer, calls: int) -> None:
+        """Reply to a proxied call from the function being graded (always reply, so it never hangs)."""
+        proxies = next((spec.get("proxies", []) for spec in job["functions"] if spec["name"] == running), [])
+        name = message.get("fn")
+        if answer is None or name not in proxies:
+            outcome = _refusal(f"{name!r} cannot be called through the grader here")
+        elif calls > MAX_PROXY_CALLS:
+            outcome = _refusal(f"more than {MAX_PROXY_CALLS} calls to other graded functions")
+        else:
+            args = message.get("args") if isinstance(message.get("args"), list) else []
+            kwargs = message.get("kwargs") if isinstance(message.get("kwargs"), dict) else {}
+            outcome = answer(name, args, kwargs)
+        try:
+            worker.write_frame(self.process.stdin.fileno(), {"t": "reply", "outcome": outcome})
+        except OSError as exc:
+            raise ServerDied(f"could not answer a call: {exc}") from None
+
+    def _run_once(self, job: dict, run: SubmissionRun, answer=None) -> None:
         """Send one job; fill `run` until the server says done. Raises ServerDied."""
         if self.process is None or self.process.poll() is not None:
             self.start()
@@ -102,12 +126,16 @@ class WorkerServer:
         except (BrokenPipeError, OSError) as exc:
             raise ServerDied(f"could not send the job: {exc}") from None
         deadline = time.monotonic() + job["deadline"] + 15
+        running, calls = None, 0
         while True:
             message = self._read(deadline)
             if message is None:
                 raise ServerDied("the worker server stopped answering")
             kind = message.get("t")
-            if kind == "cells":
+            if kind == "call":
+                calls += 1
+                self._answer(job, message, running, answer, calls)
+            elif kind == "cells":
                 run.cell_errors = [e for e in message.get("errors", []) if isinstance(e, dict)][:50]
             elif kind == "case":
                 name, index = message.get("fn"), message.get("i")
@@ -118,6 +146,7 @@ class WorkerServer:
             elif kind == "end" and isinstance(message.get("fn"), str):
                 run.status[message["fn"]] = (str(message.get("status")), str(message.get("detail", "")))
             elif kind == "start" and isinstance(message.get("fn"), str):
+                running = message["fn"]
                 run.status.pop(message["fn"], None)
                 run.outcomes.pop(message["fn"], None)
                 run.status[message["fn"]] = ("running", "")
@@ -131,21 +160,22 @@ class WorkerServer:
                             run.status[name] = ("timeout", "the submission ran out of time")
                 return
 
-    def run(self, job: dict) -> SubmissionRun:
+    def run(self, job: dict, answer: Callable[[str, list, dict], dict] | None = None) -> SubmissionRun:
         """Run a job; functions that never started (the submission or the server died first) are
-        retried once in a fresh process, and the one that was running is scored as killed."""
+        retried once in a fresh process, and the one that was running is scored as killed.
+        `answer(name, args, kwargs)` answers a graded function's calls to its siblings."""
         run = SubmissionRun()
-        self._attempt(job, run)
+        self._attempt(job, run, answer)
         pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
         if pending:
-            self._attempt(dict(job, functions=pending), run)
+            self._attempt(dict(job, functions=pending), run, answer)
         for spec in job["functions"]:
             run.status.setdefault(spec["name"], ("killed", "the grader's worker was lost before it ran"))
         return run
 
-    def _attempt(self, job: dict, run: SubmissionRun) -> None:
+    def _attempt(self, job: dict, run: SubmissionRun, answer) -> None:
         try:
-            self._run_once(job, run)
+            self._run_once(job, run, answer)
             reason = "the submission's process died while it ran"
         except ServerDied as exc:
             reason = f"the grader's worker was lost while it ran ({exc})"

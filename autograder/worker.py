@@ -367,10 +367,38 @@ def _exec_cells(cells, namespace, cell_seconds):
     return errors
 
 
-def _run_function(spec, namespace, out_fd):
+#: Built-in exceptions a proxied reference call may raise in the student's process.
+_PROXY_ERRORS = {"ValueError": ValueError, "TypeError": TypeError}
+
+
+def _proxy(name, out_fd, reply_fd):
+    """Stand-in for another graded function: the grader answers with the reference's result, so
+    a function is judged on its own even when it calls a (buggy or missing) sibling. The reference
+    itself never enters this process; only its answers to these calls do."""
+
+    def call(*args, **kwargs):
+        write_frame(out_fd, {"t": "call", "fn": name, "args": [encode(a) for a in args],
+                             "kwargs": {k: encode(v) for k, v in kwargs.items()}})
+        reply = read_frame(reply_fd)
+        if not reply or reply.get("t") != "reply":
+            raise RuntimeError(f"the grader did not answer the call to {name}")
+        outcome = reply["outcome"]
+        if outcome["kind"] == "raised":
+            error = _PROXY_ERRORS.get(outcome["exc_types"][0], RuntimeError)
+            raise error(outcome["message"])
+        return decode(outcome["value"])
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def _run_function(spec, namespace, out_fd, reply_fd=None):
     """In the function's own process: call it on every case, one message per case."""
     name = spec["name"]
     function = namespace.get(name)
+    if reply_fd is not None:
+        for sibling in spec.get("proxies", []):
+            namespace[sibling] = _proxy(sibling, out_fd, reply_fd)
     if not callable(function):
         write_frame(out_fd, {"t": "missing", "fn": name})
         return
@@ -403,7 +431,7 @@ def _wait(pid, deadline):
     return "ok", ""
 
 
-def _run_submission(job, out_fd):
+def _run_submission(job, out_fd, reply_fd=None):
     """In the submission's process: execute cells, then each function in its own child."""
     _apply_limits(job.get("limits", {}))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -416,7 +444,7 @@ def _run_submission(job, out_fd):
         if pid == 0:
             code = 0
             try:
-                _run_function(spec, namespace, out_fd)
+                _run_function(spec, namespace, out_fd, reply_fd)
             except BaseException:  # noqa: BLE001
                 code = 70
                 traceback.print_exc()
@@ -461,15 +489,27 @@ def _kill_leftovers(own_pid_namespace):
                 pass
 
 
-def _relay(read_fd, deadline, out):
-    """Forward the submission's messages until it closes its pipe or the deadline passes."""
+def _relay(read_fd, deadline, out, in_fd=None, reply_fd=None):
+    """Forward the submission's messages until it closes its pipe or the deadline passes, and
+    the grader's replies (to proxied calls) back down to the submission."""
+    watched = [read_fd] + ([in_fd] if in_fd is not None else [])
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return "timeout"
-        ready, _, _ = select.select([read_fd], [], [], min(remaining, 1.0))
+        ready, _, _ = select.select(watched, [], [], min(remaining, 1.0))
         if not ready:
             continue
+        if in_fd in ready:
+            reply = read_frame(in_fd)
+            if reply is None:
+                return "grader gone"
+            try:
+                write_frame(reply_fd, reply)
+            except OSError:
+                pass  # the function's process is gone or not listening: its problem
+            if read_fd not in ready:
+                continue
         try:
             message = read_frame(read_fd)
         except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -478,6 +518,17 @@ def _relay(read_fd, deadline, out):
         if message is None:
             return "ok"
         write_frame(out, message)
+
+
+def _grow_pipe(fd):
+    """Room for a whole reply in the pipe, and never block the server on a student who stops reading."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
+        os.set_blocking(fd, False)
+    except OSError:
+        pass
 
 
 def _prepare_child(job_dir, drop_to):
@@ -508,6 +559,7 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
         pass
     out = os.dup(out_fd)
     os.dup2(os.open(os.devnull, os.O_WRONLY), out_fd)  # a stray print must not corrupt the stream
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     write_frame(out, {"t": "ready", "protocol": PROTOCOL, "pid": os.getpid()})
     workdir = os.environ.get("AUTOGRADER_WORKDIR") or "/tmp"
     while True:
@@ -518,23 +570,28 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
         os.makedirs(job_dir, exist_ok=True)
         os.chmod(job_dir, 0o777)  # private to this server (its own /tmp), writable after the drop
         read_end, write_end = os.pipe()
+        reply_read, reply_write = os.pipe()
+        _grow_pipe(reply_write)
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
+            os.close(reply_write)
             os.close(out)
             os.close(in_fd)
             code = 0
             try:
                 os.chdir(job_dir)
                 _prepare_child(job_dir, drop_to)
-                _run_submission(job, write_end)
+                _run_submission(job, write_end, reply_read)
             except BaseException:  # noqa: BLE001
                 code = 70
             finally:
                 os._exit(code)
         os.close(write_end)
-        how = _relay(read_end, time.monotonic() + job.get("deadline", 120), out)
+        os.close(reply_read)
+        how = _relay(read_end, time.monotonic() + job.get("deadline", 120), out, in_fd, reply_write)
         os.close(read_end)
+        os.close(reply_write)
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -45,7 +45,7 @@ def test_seeds_are_stable_per_assignment_and_differ_per_student():
     alice = cases.build("ps1", spec, student="alice")
     bob = cases.build("ps1", spec, student="bob")
     assert all(np.array_equal(a.case.args[0], b.case.args[0]) for a, b in zip(first, again, strict=True))
-    hidden = [i for i, item in enumerate(alice) if item.check == "test_conv2d_hidden"][:4]
+    hidden = [i for i, item in enumerate(alice) if item.group == 1]  # the contract's sizes, seeded
     assert any(not np.array_equal(alice[i].case.args[0], bob[i].case.args[0]) for i in hidden)
     assert [c.case.label for c in alice] == [c.case.label for c in bob]
 

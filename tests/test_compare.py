@@ -21,6 +21,8 @@ def raised(exc):
 @pytest.mark.parametrize(("actual", "kind", "passed", "message"), [
     (np.ones((2, 2)), "float-array", True, ""),
     (np.ones((2, 2)) + 1e-12, "float-array", True, ""),
+    (np.ones((2, 2), dtype=np.float32) * np.float32(1 + 3e-7), "float-array", True, ""),
+    (np.ones((2, 2)) * (1 + 3e-6), "float-array", False, "values differ"),
     (np.ones((2, 3)), "float-array", False, "expected shape (2, 2), got (2, 3)"),
     (np.ones((2, 2), dtype=int), "float-array", False, "expected a float array"),
     (np.ones((2, 2), dtype=int), "array", True, ""),

@@ -19,6 +19,7 @@ EXPECTED = {
         "correct-fft": {},
         "correct-noisy": {},
         "flipped-kernel": {"conv2d": (PARTIAL, "flipped kernel")},
+        "flipped-kernel-shared": {"conv2d": (PARTIAL, "flipped kernel")},  # convolve2d calls it: still full
         "truncating": {"conv2d": (PARTIAL, "likely cause")},
         "uint8-wrap": {"conv2d": (PARTIAL, "uint8 wrap-around")},
         "off-by-one": {"conv2d": (ZERO, "off-by-one")},  # never right, so no points for refusing bad input
@@ -41,6 +42,7 @@ EXPECTED = {
         "extra-pixel-before": {"same_padding": (ZERO, "extra pixel on the wrong side")},
         "float-sizes": {"conv_output_size": (ZERO, "float instead of int")},
         "pad-float": {"zero_pad": (PARTIAL, "dtype not kept")},
+        "float-sizes-shared": {"conv_output_size": (ZERO, "float instead of int")},
     },
     "ps3": {
         "correct": {},

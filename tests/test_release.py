@@ -63,8 +63,13 @@ def test_release_leaks_no_solution_hidden_test_or_mark_scheme(root, name):
 def test_every_function_has_visible_and_hidden_test_cells_and_a_written_question(root, name):
     nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
     cells = {c.grade_id: c for c in notebooks.grade_cells(nb)}
+    visible = {notebooks.grade_id(c): c for c in nb.cells if notebooks.grade_id(c)}
     for function in ASSIGNMENTS[name].functions:
-        assert cells[f"test_{function}_visible"].kind == "test"
+        # visible checks: locked, ungraded, real asserts a student can read (all points are in the
+        # hidden cell, whose cases repeat them: see README, "Adding an exercise")
+        check = visible[f"test_{function}_visible"]
+        assert notebooks.nbgrader(check).get("locked") and not notebooks.nbgrader(check).get("grade")
+        assert "check_" in check.source and "BEGIN HIDDEN TESTS" not in check.source
         assert cells[f"test_{function}_hidden"].kind == "test"
         assert f"def {function}(" in notebooks.solution_sources(nb)[function][0]
     assert [c.kind for c in cells.values()].count("task") == 1

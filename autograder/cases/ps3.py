@@ -150,14 +150,13 @@ def pool_bad_input(rng):
     return [
         Case("3-D input", (np.ones((3, 6, 6)),)),
         Case("window larger than the input", (np.ones((1, 1, 2, 2)),), {"size": 3}),
-        Case("size 0", (np.ones((1, 1, 4, 4)),), {"size": 0}),
     ]
 
 
 FUNCTIONS = (
     FunctionCases("strided_conv2d", "float-array", (
-        Check("test_strided_conv2d_visible", (Group("the notebook's visible examples", 2, strided_visible),)),
         Check("test_strided_conv2d_hidden", (
+            Group("the notebook's visible examples", 2, strided_visible),
             Group("strides and paddings", 1.5, strides_and_paddings, check_inputs=True),
             Group("dilation", 1, dilations),
             Group("'same' and 'valid' padding, even kernels, stride > 1", 1, same_and_valid),
@@ -165,17 +164,18 @@ FUNCTIONS = (
         )),
     )),
     FunctionCases("conv_forward", "float-array", (
-        Check("test_conv_forward_visible", (Group("the notebook's visible examples", 2, forward_visible),)),
         Check("test_conv_forward_hidden", (
+            Group("the notebook's visible examples", 2, forward_visible),
             Group("random batches and channel counts", 1.5, forward_random, check_inputs=True),
             Group("stride and padding", 1, forward_stride_padding),
             Group("bias per output channel", 1, forward_bias),
             Group("a channel mismatch raises ValueError", 0.5, forward_bad_input),
         )),
     )),
-    FunctionCases("max_pool2d", "exact-array", (
-        Check("test_max_pool2d_visible", (Group("the notebook's visible examples", 1, pool_visible),)),
+    # The contract asks for torch's values (torch has no integer pooling), not a dtype: "array".
+    FunctionCases("max_pool2d", "array", (
         Check("test_max_pool2d_hidden", (
+            Group("the notebook's visible examples", 1, pool_visible),
             Group("window sizes and strides", 1.5, pool_windows),
             Group("integer and float32 inputs, negative values", 1, pool_dtypes),
             Group("bad input is refused with an exception", 0.5, pool_bad_input, any_error=True),
