@@ -210,3 +210,16 @@ def test_doctor_names_the_level_in_force():
     assert report.startswith(f"sandbox level: {sandbox.level()}")
     if sandbox.level() == "rlimits":
         assert "WARNING" in report and "NETWORK" in report
+
+
+@BWRAP
+def test_the_sibling_proxy_never_answers_for_the_function_being_graded(tmp_path, context):
+    """conv2d rewrites a sibling proxy so it asks for conv2d itself: the grader refuses."""
+    body = ("proxy = globals()['convolve2d']\n"
+            "cells = dict(zip(proxy.__code__.co_freevars, proxy.__closure__))\n"
+            "cells['name'].cell_contents = 'conv2d'\n"
+            "return proxy(image, kernel)")
+    result = grade_attack(tmp_path, context, "bubblewrap", conv2d_body=body)
+    conv2d = result.exercises[0]
+    assert conv2d.score == 0
+    assert "cannot be called through the grader" in conv2d.feedback
