@@ -147,7 +147,9 @@ def test_rerun_skips_graded_work_unless_forced_or_changed(course):
 def test_killed_run_resumes_with_exactly_one_result_per_submission(course):
     students = {f"s{i:02d}": "correct" if i % 3 else "flipped-kernel" for i in range(24)}
     for student, behaviour in students.items():
-        submit(course, student, fixture_notebook("ps1", "correct-loops" if behaviour == "correct" else behaviour))
+        nb = fixture_notebook("ps1", "correct-loops" if behaviour == "correct" else behaviour)
+        nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(0.25)"))  # a kill lands mid-run
+        submit(course, student, nb)
     env = dict(os.environ)
     process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "ps1", "--json", "--workers", "1"],
                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
