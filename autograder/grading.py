@@ -12,6 +12,7 @@ from autograder.results import Exercise, NotebookResult
 from autograder.runner import WorkerServer
 from autograder.submissions import Submission
 
+MAX_PROGRAM = 8_000_000  # characters of code in one notebook
 MAX_PROXY_ELEMENTS = 4_000_000  # values in one sibling call answered by the reference
 MAX_PROXY_REPLY = 800_000  # bytes of an encoded answer (the reply pipe holds 1 MiB)
 
@@ -113,6 +114,11 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
     except notebooks.NotebookError as exc:
         return error_result(ctx, submission, str(exc), server.level)
     program = notebooks.student_program(nb, ctx.release)
+    size = sum(len(code) for code in program)
+    if size > MAX_PROGRAM:
+        return error_result(ctx, submission, f"the notebook's code cells hold {size} characters (more than "
+                                             f"{MAX_PROGRAM}): remove pasted data or outputs from code cells",
+                            server.level)
     prepared = ctx.prepared(submission.student)
     limits = ctx.limits
     functions = [{"name": name, "cases": prepared.encoded[name], "seconds": limits.timeout,

@@ -44,6 +44,9 @@ def test_json_lines_exit_status_and_broken_notebooks(course, root):
     for cell in no_metadata.cells:
         cell.metadata = {}
     submit(course, "pasted", no_metadata)
+    huge = copy.deepcopy(correct)
+    huge.cells.append(nbformat.v4.new_code_cell("data = '" + "x" * 9_000_000 + "'"))
+    submit(course, "huge", huge)
 
     done = run_grader(course, "grade", "ps1", "--json", "--timeout", "5")
     assert done.returncode == 1, done.stderr  # some notebooks could not be graded
@@ -64,6 +67,7 @@ def test_json_lines_exit_status_and_broken_notebooks(course, root):
         (result,) = by_student[student]
         assert result["status"] == "error" and result["score"] == 0
         assert "not a readable notebook" in result["error"]
+    assert by_student["huge"][0]["status"] == "error" and "characters" in by_student["huge"][0]["error"]
 
 
 def test_usage_errors_exit_2(course):
