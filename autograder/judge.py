@@ -136,7 +136,8 @@ def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: li
     for item in built:
         args, kwargs = item.case.args, item.case.kwargs
         digests.append([worker.digest(a) for a in args] + [worker.digest(kwargs[k]) for k in sorted(kwargs)])
-        outcome = worker.call_traced(function, _copy(args), {k: _copy_one(v) for k, v in kwargs.items()},
+        outcome = worker.call_traced(function, tuple(copy_value(a) for a in args),
+                                     {k: copy_value(v) for k, v in kwargs.items()},
                                      trace=False)
         if outcome["kind"] == "raised" and outcome["exc_types"][0] not in ("ValueError", "TypeError"):
             raise RuntimeError(f"reference {spec.function} failed on {item.case.label}: "
@@ -145,9 +146,6 @@ def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: li
     return outcomes, digests
 
 
-def _copy(args):
-    return tuple(_copy_one(a) for a in args)
-
-
-def _copy_one(value):
+def copy_value(value):
+    """A fresh copy of an array argument, so no call can change the cases' own arrays."""
     return value.copy() if hasattr(value, "copy") and hasattr(value, "dtype") else value

@@ -51,8 +51,8 @@ def score(assignment: str, cell: str, function) -> float:
     sink = io.StringIO()
     with _siblings_answered_by(refs, spec.function, function):
         for item in built:
-            args = tuple(judge._copy_one(a) for a in item.case.args)
-            kwargs = {k: judge._copy_one(v) for k, v in item.case.kwargs.items()}
+            args = tuple(judge.copy_value(a) for a in item.case.args)
+            kwargs = {k: judge.copy_value(v) for k, v in item.case.kwargs.items()}
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 outcomes.append(worker.call_traced(function, args, kwargs,
                                                    trace=spec.function in FROM_SCRATCH))

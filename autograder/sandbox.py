@@ -7,13 +7,13 @@ Two levels:
     all), a read-only view of the system and the Python installation only (no course tree, no
     ``source/``, no gradebook, no other submission, no grader module but ``worker.py``), a private
     ``/tmp``, a clean environment, and death with the grader. As root, bwrap keeps only
-    CAP_SETUID/SETGID/KILL and every submission drops to uid 65534 (nobody) before running, so
+    CAP_SETUID/SETGID/KILL and every submission drops to an unprivileged uid before running, so
     rlimits on processes apply and student code holds no privilege.
-    (Each worker server gets its own uid from PRIVATE_UIDS rather than 65534 itself, so a fork
-    bomb in one submission cannot exhaust the process limit of the others.)
+    (Each worker server gets its own unused uid from PRIVATE_UIDS, so a fork bomb in one
+    submission cannot exhaust the process limit of the others.)
 ``rlimits``
     Without bubblewrap: a separate process with rlimits, a scrubbed environment and a temporary
-    working directory (and uid 65534 when grading as root). Student code can still read files the
+    working directory (and an unprivileged uid when grading as root). Student code can still read files the
     grading user can read, and can open network connections. A warning says so.
 
 Both levels apply per submission: memory (RLIMIT_AS), CPU time, processes, file size and output
@@ -35,7 +35,6 @@ from pathlib import Path
 from autograder.course import CourseError
 
 WORKER = Path(__file__).with_name("worker.py")
-NOBODY = 65534
 #: Grading as root, each worker server runs its submissions as its own unused uid from this range,
 #: so the process limit (RLIMIT_NPROC counts per uid) of one submission cannot starve another.
 PRIVATE_UIDS = range(1_500_000_000, 2_000_000_000)
@@ -160,13 +159,13 @@ def server_launch(requested: str = "auto") -> Launch:
     home = tempfile.mkdtemp(prefix="autograder-worker-")
     os.chmod(home, 0o777)
     argv = [python, "-I", "-B", str(WORKER), "serve"]
-    if root and nobody_can_run_python():
+    if root and others_can_run_python():
         argv += ["--drop-to", str(uid)]
     return Launch(argv, _environment(home), home, chosen, cleanup=home)
 
 
-def nobody_can_run_python() -> bool:
-    """Whether uid 65534 can reach the interpreter and packages (every parent folder o+x)."""
+def others_can_run_python() -> bool:
+    """Whether an unprivileged uid can reach the interpreter and packages (every parent folder o+x)."""
     for root in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable)}:
         path = Path(root)
         for folder in [path, *path.parents]:
@@ -211,11 +210,11 @@ def doctor() -> str:
     if os.geteuid() != 0:
         lines.append("  note: not root, so all workers share your uid's process limit: a fork bomb in one "
                      "submission can slow the others until its time limit kills it")
-    if os.geteuid() == 0 and (chosen == "bubblewrap" or nobody_can_run_python()):
+    if os.geteuid() == 0 and (chosen == "bubblewrap" or others_can_run_python()):
         lines.append("  grading as root: student code runs as an unprivileged uid of its own (one per worker), "
                      "with no capabilities")
     elif os.geteuid() == 0:
-        lines.append("  WARNING: grading as root and uid 65534 cannot reach this Python installation, so "
+        lines.append("  WARNING: grading as root and an unprivileged uid cannot reach this Python installation, so "
                      "without bubblewrap student code runs AS ROOT")
     lines.append("  per submission: memory (RLIMIT_AS), CPU time, processes, file size, output volume "
                  "limits; wall-clock timeouts per cell and per function")

@@ -197,7 +197,7 @@ def test_memory_hog_is_stopped(tmp_path, context, level):
 def test_student_code_runs_unprivileged_when_grading_as_root(tmp_path, context, level):
     if os.geteuid() != 0:
         pytest.skip("only meaningful when the grader runs as root")
-    if level == "rlimits" and not sandbox.nobody_can_run_python():
+    if level == "rlimits" and not sandbox.others_can_run_python():
         pytest.skip("an unprivileged uid cannot reach this Python installation; doctor warns about it")
     body = "import os\nraise ValueError(f'UID={os.getuid()} EUID={os.geteuid()}')"
     result = grade_attack(tmp_path, context, level, conv2d_body=body)
