@@ -89,7 +89,12 @@ def bwrap_works() -> bool:
 
 
 def level(requested: str = "auto") -> str:
-    """The containment level in force: "bubblewrap" or "rlimits"."""
+    """The containment level in force: "bubblewrap" or "rlimits" ($AUTOGRADER_SANDBOX may choose
+    for "auto")."""
+    if requested == "auto":
+        requested = os.environ.get("AUTOGRADER_SANDBOX", "auto")
+        if requested not in ("auto", "bubblewrap", "rlimits"):
+            raise CourseError(f"AUTOGRADER_SANDBOX must be auto, bubblewrap or rlimits, not {requested!r}")
     if requested == "rlimits":
         return "rlimits"
     if bwrap_works():
