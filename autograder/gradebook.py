@@ -85,6 +85,8 @@ class GradebookWriter:
     def __init__(self, root: Path, assignment: Assignment):
         self.root, self.assignment = root, assignment
         self.release = notebooks.read_trusted(assignment.release_path(root))
+        # 0-point test cells (the visible checks) get 0, as nbgrader autograde would record them
+        self.unscored = [c.grade_id for c in notebooks.grade_cells(self.release) if c.kind == "test" and not c.points]
 
     def __enter__(self):
         from nbgrader.api import Gradebook
@@ -112,6 +114,8 @@ class GradebookWriter:
             for exercise in result.exercises:
                 for cell, points in exercise.cells.items():
                     gb.find_grade(cell, self.assignment.notebook, name, result.student).auto_score = points
+            for cell in self.unscored:
+                gb.find_grade(cell, self.assignment.notebook, name, result.student).auto_score = 0.0
             gb.db.commit()
         try:
             submitted = notebooks.read_trusted(Path(result.path))

@@ -10,7 +10,7 @@ from autograder.course import ASSIGNMENTS
 @pytest.mark.parametrize("name", list(ASSIGNMENTS))
 def test_every_test_cell_has_its_cases_and_the_same_points(root, name):
     nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
-    cells = {c.grade_id: c.points for c in notebooks.grade_cells(nb) if c.kind == "test"}
+    cells = {c.grade_id: c.points for c in notebooks.grade_cells(nb) if c.kind == "test" and c.points}
     specs = cases.for_assignment(name)
     assert set(specs) == set(ASSIGNMENTS[name].functions)
     registered = {check.cell: check.points for spec in specs.values() for check in spec.checks}
@@ -22,7 +22,7 @@ def test_hidden_cells_call_the_shared_checks(root, name):
     nb = notebooks.read(ASSIGNMENTS[name].source_path(root))
     for cell in nb.cells:
         gid = notebooks.grade_id(cell)
-        if notebooks.nbgrader(cell).get("grade") and cell.cell_type == "code":
+        if notebooks.nbgrader(cell).get("grade") and cell.cell_type == "code" and notebooks.nbgrader(cell)["points"]:
             assert f'score("{name}", "{gid}", ' in cell.source, gid
             assert cell.source.rstrip().endswith("### END HIDDEN TESTS")
 

@@ -127,7 +127,8 @@ def test_results_land_in_nbgraders_gradebook_feedback_and_export(course):
 
     with Gradebook(db_url(course), COURSE_ID) as gb:
         submission = gb.find_submission_notebook("convolution", "ps1", "ada")
-        assert submission.needs_manual_grade
+        assert submission.needs_manual_grade  # the written question
+        assert all(g.auto_score is not None for g in submission.grades if g.cell_type == "code")
 
 
 @pytest.mark.slow

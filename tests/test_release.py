@@ -23,6 +23,19 @@ def test_nbgrader_validate_passes_on_source(root, name):
 
 
 @pytest.mark.slow
+def test_validate_tells_a_student_with_stubs_that_checks_fail(root, tmp_path):
+    """The visible checks are 0-point test cells, so nbgrader's Validate button reports them."""
+    import subprocess
+    import sys
+
+    notebook = tmp_path / "convolution.ipynb"
+    shutil.copy(ASSIGNMENTS["ps1"].release_path(root), notebook)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert "VALIDATION FAILED" in done.stdout and "NotImplementedError" in done.stdout, done.stdout[-1500:]
+
+
+@pytest.mark.slow
 def test_assignments_folder_is_what_nbgrader_generates_now(root, tmp_path):
     course = make_course(tmp_path / "course")
     shutil.rmtree(course / "assignments")
@@ -65,10 +78,10 @@ def test_every_function_has_visible_and_hidden_test_cells_and_a_written_question
     cells = {c.grade_id: c for c in notebooks.grade_cells(nb)}
     visible = {notebooks.grade_id(c): c for c in nb.cells if notebooks.grade_id(c)}
     for function in ASSIGNMENTS[name].functions:
-        # visible checks: locked, ungraded, real asserts a student can read (all points are in the
-        # hidden cell, whose cases repeat them: see README, "Adding an exercise")
+        # visible checks: locked 0-point test cells (so nbgrader's Validate reports them), real
+        # asserts a student can read; all points are in the hidden cell, whose cases repeat them
         check = visible[f"test_{function}_visible"]
-        assert notebooks.nbgrader(check).get("locked") and not notebooks.nbgrader(check).get("grade")
+        assert notebooks.nbgrader(check).get("locked") and cells[f"test_{function}_visible"].points == 0
         assert "check_" in check.source and "BEGIN HIDDEN TESTS" not in check.source
         assert cells[f"test_{function}_hidden"].kind == "test"
         assert f"def {function}(" in notebooks.solution_sources(nb)[function][0]
