@@ -183,6 +183,8 @@ _PATH_MARKERS = tuple(
     os.sep + package.replace(".", os.sep) + os.sep for package in FORBIDDEN_PACKAGES
 )
 _NUMPY_SOURCE = os.sep + os.path.join("numpy", "_core", "numeric.py")
+#: Foreign-function interfaces: code reached through them cannot be checked.
+_FFI_MARKERS = (os.sep + "ctypes" + os.sep, os.sep + "cffi" + os.sep)
 _setprofile = sys.setprofile
 _getprofile = sys.getprofile
 _real_time = time.perf_counter
@@ -209,6 +211,12 @@ _C_TAMPER = {
 for _name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "execv", "execve", "system"):
     if hasattr(os, _name):
         _C_TAMPER[id(getattr(os, _name))] = f"os.{_name} (another process)"
+try:
+    import _posixsubprocess
+
+    _C_TAMPER[id(_posixsubprocess.fork_exec)] = "a subprocess"
+except ImportError:  # pragma: no cover - not on POSIX
+    pass
 try:
     import _thread
 
@@ -263,6 +271,8 @@ class Tracer:
                 self._note(f"{module}.{code.co_name}")
             elif filename.endswith(_NUMPY_SOURCE) and code.co_name in FORBIDDEN_NUMPY:
                 self._note(f"numpy.{code.co_name}")
+            elif any(marker in filename for marker in _FFI_MARKERS):
+                self._note("ctypes/cffi (the grader cannot check foreign code)")
         elif event == "c_call":
             key = id(arg)
             if key in _C_FORBIDDEN:

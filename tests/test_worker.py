@@ -92,8 +92,22 @@ def test_tracer_reports_escape_attempts_and_records_exceptions():
         thread.join()
         return x
 
+    def subprocess_run(x):
+        import subprocess
+
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        return x
+
+    def foreign(x):
+        import ctypes
+
+        ctypes.CDLL(None)
+        return x
+
     assert any("setprofile" in hit for hit in worker.call_traced(escape, (1,), {})["forbidden"])
     assert any("thread" in hit for hit in worker.call_traced(threaded, (1,), {})["forbidden"])
+    assert any("subprocess" in hit for hit in worker.call_traced(subprocess_run, (1,), {})["forbidden"])
+    assert any("ctypes" in hit for hit in worker.call_traced(foreign, (1,), {})["forbidden"])
 
     def exits():
         raise SystemExit(3)
