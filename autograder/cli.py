@@ -101,7 +101,10 @@ def _grade(args) -> int:
         per_student_seeds=args.per_student_seeds, gradebook=not args.no_gradebook,
     )
 
+    done: list[NotebookResult] = []
+
     def emit(result: NotebookResult) -> None:
+        done.append(result)
         if args.json:
             print(result.to_json(), flush=True)
 
@@ -109,6 +112,10 @@ def _grade(args) -> int:
         results = schedule.grade_class(root, assignment.name, found, options, emit)
     except NotebookError as exc:
         raise CourseError(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(done)} of {len(found)} notebooks graded and saved; run the same "
+              "command again to grade the rest", file=sys.stderr)
+        return 130
     if not args.json:
         print(format_table(results))
     return 0 if all(r.status == "graded" for r in results) else 1

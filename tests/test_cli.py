@@ -218,3 +218,23 @@ def test_two_graders_on_one_course_do_not_corrupt_it(course):
     assert sorted(row["student_id"] for row in rows) == sorted(students)  # one row each
     for row in rows:
         assert float(row["raw_score"]) == (17 if students[row["student_id"]] == "correct-loops" else 10)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_was_graded_and_says_how_to_resume(course):
+    for i in range(10):
+        nb = fixture_notebook("ps1", "correct-loops")
+        nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(0.3)"))
+        submit(course, f"c{i}", nb)
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "ps1", "--json", "--workers", "1"],
+                               cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err[-2000:]
+    assert "run the same command again" in err and "Traceback" not in err
+    graded = 1 + len(out.splitlines())
+    assert json.loads(first)["status"] == "graded"
+    resumed = json_lines(run_grader(course, "grade", "ps1", "--json"))
+    assert len(resumed) == 10 and all(r["score"] == 17 for r in resumed)
+    assert graded < 10
