@@ -31,11 +31,18 @@ class ServerDied(Exception):
     """The worker server stopped answering (killed, crashed, or corrupt output)."""
 
 
+MAX_SKIPPED_CELLS = 3
+SKIPPED_CELL = "pass  # skipped by the grader: this cell ended the grading process"
+
+
 @dataclass
 class SubmissionRun:
     """What the worker reported for one submission."""
 
     cell_errors: list[dict] = field(default_factory=list)
+    cells_done: bool = False
+    current_cell: int | None = None
+    skipped_cells: list[int] = field(default_factory=list)
     outcomes: dict[str, dict[int, dict]] = field(default_factory=dict)  # function -> case -> outcome
     status: dict[str, tuple[str, str]] = field(default_factory=dict)  # function -> (how, detail)
     output: str = ""
@@ -135,7 +142,10 @@ class WorkerServer:
             if kind == "call":
                 calls += 1
                 self._answer(job, message, running, answer, calls)
+            elif kind == "cell" and isinstance(message.get("i"), int):
+                run.current_cell = message["i"]
             elif kind == "cells":
+                run.cells_done = True
                 run.cell_errors = [e for e in message.get("errors", []) if isinstance(e, dict)][:50]
             elif kind == "case":
                 name, index = message.get("fn"), message.get("i")
@@ -144,7 +154,8 @@ class WorkerServer:
             elif kind == "missing" and isinstance(message.get("fn"), str):
                 run.status[message["fn"]] = ("missing", "")
             elif kind == "end" and isinstance(message.get("fn"), str):
-                run.status[message["fn"]] = (str(message.get("status")), str(message.get("detail", "")))
+                if run.status.get(message["fn"], ("",))[0] != "missing":
+                    run.status[message["fn"]] = (str(message.get("status")), str(message.get("detail", "")))
             elif kind == "start" and isinstance(message.get("fn"), str):
                 running = message["fn"]
                 run.status.pop(message["fn"], None)
@@ -164,11 +175,22 @@ class WorkerServer:
         """Run a job; functions that never started (the submission or the server died first) are
         retried once in a fresh process, and the one that was running is scored as killed.
         `answer(name, args, kwargs)` answers a graded function's calls to its siblings."""
-        run = SubmissionRun()
-        self._attempt(job, run, answer)
+        cells, skipped = list(job["cells"]), []
+        for _ in range(MAX_SKIPPED_CELLS + 1):
+            run = SubmissionRun(skipped_cells=skipped)
+            self._attempt(dict(job, cells=cells), run, answer)
+            if run.cells_done or run.current_cell is None or run.current_cell in skipped:
+                break
+            # The process died while a notebook cell ran (os._exit, killing its parent...): run the
+            # notebook again without that cell, so only what it defines is lost.
+            skipped.append(run.current_cell)
+            cells[run.current_cell] = SKIPPED_CELL
+        run.cell_errors = [{"cell": i, "type": "ProcessExit",
+                            "message": "this cell ended the grading process and was skipped"}
+                           for i in skipped] + run.cell_errors
         pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
         if pending:
-            self._attempt(dict(job, functions=pending), run, answer)
+            self._attempt(dict(job, cells=cells, functions=pending), run, answer)
         for spec in job["functions"]:
             run.status.setdefault(spec["name"], ("killed", "the grader's worker was lost before it ran"))
         return run
