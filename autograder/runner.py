@@ -133,7 +133,10 @@ class WorkerServer:
         except (BrokenPipeError, OSError) as exc:
             raise ServerDied(f"could not send the job: {exc}") from None
         deadline = time.monotonic() + job["deadline"] + 15
-        running, calls = None, 0
+        # Everything in the submission can write to this stream, so only the expected sequence is
+        # believed: functions start in job order, once each, and only the running one may report.
+        order = [spec["name"] for spec in job["functions"]]
+        running, calls, started = None, 0, 0
         while True:
             message = self._read(deadline)
             if message is None:
@@ -147,20 +150,21 @@ class WorkerServer:
             elif kind == "cells":
                 run.cells_done = True
                 run.cell_errors = [e for e in message.get("errors", []) if isinstance(e, dict)][:50]
-            elif kind == "case":
-                name, index = message.get("fn"), message.get("i")
-                if isinstance(name, str) and isinstance(index, int) and isinstance(message.get("outcome"), dict):
-                    run.outcomes.setdefault(name, {})[index] = message["outcome"]
-            elif kind == "missing" and isinstance(message.get("fn"), str):
-                run.status[message["fn"]] = ("missing", "")
-            elif kind == "end" and isinstance(message.get("fn"), str):
-                if run.status.get(message["fn"], ("",))[0] != "missing":
-                    run.status[message["fn"]] = (str(message.get("status")), str(message.get("detail", "")))
-            elif kind == "start" and isinstance(message.get("fn"), str):
-                running = message["fn"]
-                run.status.pop(message["fn"], None)
-                run.outcomes.pop(message["fn"], None)
-                run.status[message["fn"]] = ("running", "")
+            elif kind == "case" and running is not None and message.get("fn") == running:
+                index = message.get("i")
+                if isinstance(index, int) and isinstance(message.get("outcome"), dict):
+                    run.outcomes.setdefault(running, {})[index] = message["outcome"]
+            elif kind == "missing" and running is not None and message.get("fn") == running:
+                run.status[running] = ("missing", "")
+            elif kind == "end" and running is not None and message.get("fn") == running:
+                if run.status.get(running, ("",))[0] != "missing":
+                    run.status[running] = (str(message.get("status")), str(message.get("detail", "")))
+                running = None
+            elif kind == "start" and started < len(order) and message.get("fn") == order[started]:
+                running = order[started]
+                started += 1
+                run.outcomes.pop(running, None)
+                run.status[running] = ("running", "")
             elif kind == "corrupt":
                 raise ServerDied(f"the submission wrote a corrupt message: {message.get('detail')}")
             elif kind == "done":

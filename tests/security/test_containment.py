@@ -223,3 +223,30 @@ def test_the_sibling_proxy_never_answers_for_the_function_being_graded(tmp_path,
     conv2d = result.exercises[0]
     assert conv2d.score == 0
     assert "cannot be called through the grader" in conv2d.feedback
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_later_function_cannot_rewrite_an_earlier_ones_results(tmp_path, context, level):
+    """conv1d runs last; it writes protocol messages claiming conv2d's cases (with zeros) to every
+    open descriptor. The grader only believes the function that is running."""
+    sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
+    sections["conv1d"] = (
+        "def conv1d(signal, kernel, mode='full'):\n"
+        "    import json, os, struct\n"
+        "    fake = {'kind': 'returned', 'value': None, 'digests': [], 'forbidden': [], 'seconds': 0}\n"
+        "    for fd in range(3, 64):\n"
+        "        for message in ({'t': 'end', 'fn': 'conv1d', 'status': 'ok', 'detail': ''},\n"
+        "                        {'t': 'start', 'fn': 'conv2d'},\n"
+        "                        *({'t': 'case', 'fn': 'conv2d', 'i': i, 'outcome': fake} for i in range(40))):\n"
+        "            data = json.dumps(message).encode()\n"
+        "            try:\n"
+        "                os.write(fd, struct.pack('>Q', len(data)) + data)\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "    return np.zeros(1)\n")
+    path = tmp_path / "forger.ipynb"
+    nbformat.write(build_submission("ps1", sections), path)
+    with WorkerServer(level) as server:
+        result = grading.grade(context, Submission("forger", path), server)
+    scores = {e.name: e.score for e in result.exercises}
+    assert scores["conv2d"] == 8 and scores["convolve2d"] == 4 and scores["conv1d"] == 0, result.exercises
