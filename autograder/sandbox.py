@@ -43,7 +43,8 @@ SANDBOX_WORKER = "/grader/worker.py"
 NOT_CONTAINED = (
     "bubblewrap (bwrap) is not available: student code runs in a separate process with rlimits "
     "and a scrubbed environment, but it can READ any file this user can read (including source/ "
-    "and the gradebook) and open NETWORK connections. Install bubblewrap (Debian/Ubuntu: "
+    "and the gradebook), open NETWORK connections and SIGNAL this user's processes (including the "
+    "grader). Install bubblewrap (Debian/Ubuntu: "
     "'apt-get install bubblewrap'; Fedora: 'dnf install bubblewrap') to contain it."
 )
 
