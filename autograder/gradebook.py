@@ -60,7 +60,8 @@ def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def ensure_assignment(root: Path, assignment: Assignment) -> None:
     """Make sure the gradebook knows the assignment's cells (as `nbgrader generate_assignment`
-    records them). Released into a throwaway folder, so assignments/ is never touched."""
+    records them). Released into a throwaway folder, so assignments/ is never touched.
+    Call it holding `locked(root)`."""
     from nbgrader.api import Gradebook, MissingEntry
 
     _nbgrader_on_path()
@@ -91,8 +92,11 @@ class GradebookWriter:
     def __enter__(self):
         from nbgrader.api import Gradebook
 
-        ensure_assignment(self.root, self.assignment)
-        self.gradebook = Gradebook(db_url(self.root), COURSE_ID)
+        # Creating the database and registering the assignment race between two graders starting
+        # at once on a fresh course: both happen under the course's gradebook lock.
+        with locked(self.root):
+            ensure_assignment(self.root, self.assignment)
+            self.gradebook = Gradebook(db_url(self.root), COURSE_ID)
         return self
 
     def __exit__(self, *exc):
