@@ -149,20 +149,18 @@ def _swap_sides(refs, case):
     return (after, before)
 
 
-def _pad_axes_swapped(refs, case):
-    image, padding = case.args
-    if isinstance(padding, int):
-        return None
-    (top, bottom), (left, right) = padding
-    return refs["zero_pad"](image, ((left, right), (top, bottom)))
+def _pad_reordered(reorder):
+    """zero_pad with the ((top, bottom), (left, right)) pairs rearranged by `reorder`."""
+    def wrong(refs, case):
+        image, padding = case.args
+        if isinstance(padding, int):
+            return None
+        return refs["zero_pad"](image, reorder(*padding))
+    return wrong
 
 
-def _pad_sides_swapped(refs, case):
-    image, padding = case.args
-    if isinstance(padding, int):
-        return None
-    (top, bottom), (left, right) = padding
-    return refs["zero_pad"](image, ((bottom, top), (right, left)))
+_pad_axes_swapped = _pad_reordered(lambda rows, cols: (cols, rows))
+_pad_sides_swapped = _pad_reordered(lambda rows, cols: (rows[::-1], cols[::-1]))
 
 
 def _pad_float(refs, case):

@@ -45,7 +45,6 @@ class SubmissionRun:
     skipped_cells: list[int] = field(default_factory=list)
     outcomes: dict[str, dict[int, dict]] = field(default_factory=dict)  # function -> case -> outcome
     status: dict[str, tuple[str, str]] = field(default_factory=dict)  # function -> (how, detail)
-    output: str = ""
 
 
 class WorkerServer:
@@ -168,7 +167,6 @@ class WorkerServer:
             elif kind == "corrupt":
                 raise ServerDied(f"the submission wrote a corrupt message: {message.get('detail')}")
             elif kind == "done":
-                run.output = str(message.get("output", ""))[:4000]
                 if message.get("status") == "timeout":
                     for name, (how, _) in run.status.items():
                         if how == "running":

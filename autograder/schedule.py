@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -33,13 +33,11 @@ class Options:
     force: bool = False
     sandbox: str = "auto"
     scheduler: str | None = None
-    limits: grading.Limits = None
+    limits: grading.Limits = field(default_factory=grading.Limits)
     per_student_seeds: bool = False
     gradebook: bool = True
 
     def __post_init__(self):
-        if self.limits is None:
-            self.limits = grading.Limits()
         if self.workers <= 0:
             self.workers = os.cpu_count() or 1
 
