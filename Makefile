@@ -6,13 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench release lint sandbox clean
+.PHONY: demo test bench release lint sandbox browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@$(MAKE) --no-print-directory sandbox
+	@$(MAKE) --no-print-directory browser
 	@touch $@
 
 # bubblewrap contains student code. Installed on Debian/Ubuntu when we are root; elsewhere
@@ -25,6 +26,17 @@ sandbox:
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) || \
 	  echo "warning: could not install bubblewrap; grading falls back to rlimits (see doctor)"; \
 	else echo "note: bubblewrap not found; install it (e.g. 'sudo apt-get install bubblewrap')"; fi
+
+# The page tests open the feedback HTML and the formgrader in headless Chromium (Debian's package;
+# Playwright drives it, its own browser download is not used). Installed when we are root.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (headless browser for the page tests)"; \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+	  echo "warning: could not install chromium; the page tests will be skipped"; \
+	else echo "note: chromium not found; the page tests will be skipped (e.g. 'sudo apt-get install chromium')"; fi
 
 demo: $(STAMP)
 	$(PY) -m autograder demo

@@ -43,3 +43,13 @@ c.GenerateFeedback.preprocessors = [
 # student id and an underscore, e.g. "alice_convolution.ipynb"; change this pattern to match
 # your LMS's naming (it must define the groups student_id and file_id).
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"
+
+# nbgrader creates the gradebook with the `alembic` command: find it (and nbgrader's other tools)
+# in this environment whichever way Jupyter was started (`.venv/bin/jupyter lab` does not put
+# .venv/bin on PATH).
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_scripts = os.path.dirname(sys.executable)
+if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _scripts + os.pathsep + os.environ.get("PATH", "")

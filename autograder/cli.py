@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,doctor,demo,bench,release}``.
+"""Command line: python -m autograder {grade,doctor,demo,bench,release}.
 
 ``grade`` follows ../shared/CONTRACT.md: JSON Lines on stdout with ``--json`` (and nothing else on
 stdout), exit 0 when every submission was graded, 1 when some could not be, 2 on a usage error.
@@ -7,6 +7,7 @@ stdout), exit 0 when every submission was graded, 1 when some could not be, 2 on
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -19,33 +20,51 @@ from autograder.results import NotebookResult
 
 def _positive(kind):
     def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
         return value
+    parse.__name__ = kind.__name__
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+GRADE_USAGE = "python -m autograder grade ASSIGNMENT [PATH ...] [options]"
 
-    grade = commands.add_parser("grade", help="grade submissions of an assignment")
-    grade.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
-    grade.add_argument("paths", nargs="*", help="notebooks or folders (default: submitted/*/ASSIGNMENT/)")
+
+def add_grade_arguments(grade: argparse.ArgumentParser) -> None:
+    grade.add_argument("assignment", metavar="ASSIGNMENT", help=f"one of {', '.join(ASSIGNMENTS)}")
+    grade.add_argument("paths", metavar="PATH", nargs="*", default=[],
+                       help="notebooks or folders to grade (default: every submitted/*/ASSIGNMENT/)")
     grade.add_argument("--json", action="store_true", help="print one JSON object per notebook (JSON Lines)")
-    grade.add_argument("--workers", type=_positive(int), default=0, help="parallel workers (default: cores)")
-    grade.add_argument("--timeout", type=_positive(float), default=10.0,
-                       help="seconds allowed per graded function and per notebook cell (default 10)")
+    grade.add_argument("--workers", metavar="N", type=_positive(int), default=0,
+                       help="parallel workers (default: one per core)")
+    grade.add_argument("--timeout", metavar="SECONDS", type=_positive(float), default=10.0,
+                       help="seconds allowed per graded function and per notebook cell (default: 10)")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    grade.add_argument("--memory", type=_positive(int), default=2048, help="MiB of memory per submission")
+    grade.add_argument("--memory", metavar="MB", type=_positive(int), default=2048,
+                       help="MiB of memory per submission (default: 2048)")
     grade.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://host:8786)")
     grade.add_argument("--sandbox", choices=("auto", "bubblewrap", "rlimits"), default="auto",
-                       help="containment level (default: bubblewrap when it works here)")
+                       help="containment level (default: auto, bubblewrap when it works here)")
     grade.add_argument("--per-student-seeds", action="store_true",
                        help="draw hidden inputs per student so they cannot be shared")
     grade.add_argument("--no-gradebook", action="store_true",
                        help="do not write gradebook.db or autograded/ (results are still stored)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description="Grade the course's nbgrader submissions in a sandbox, "
+                                                 "against the reference solutions in source/.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade submissions of an assignment", usage=GRADE_USAGE,
+                                description="Grade submissions; options may come before or after the paths.")
+    add_grade_arguments(grade)
 
     commands.add_parser("doctor", help="report the sandbox level in force")
     demo = commands.add_parser("demo", help="run the whole cycle on a built-in sample class")
@@ -58,8 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    if argv[:1] == ["grade"]:
+        # options may come before the paths: `grade ps1 --force submitted/alice/ps1`
+        grade = argparse.ArgumentParser(prog="python -m autograder grade", usage=GRADE_USAGE,
+                                         description="Grade submissions of an assignment.")
+        add_grade_arguments(grade)
+        args = grade.parse_intermixed_args(argv[1:])
+        args.command = "grade"
+        return args
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else list(argv))
     try:
         if args.command == "grade":
             return _grade(args)
@@ -116,34 +148,54 @@ def _grade(args) -> int:
         print(f"\ninterrupted: {len(done)} of {len(found)} notebooks graded and saved; run the same "
               "command again to grade the rest", file=sys.stderr)
         return 130
-    if not args.json:
-        print(format_table(results))
+    summary = (f"{len(results)} notebook(s): {results.fresh} graded now, {results.unchanged} unchanged "
+               f"(from the store), {results.errors} error(s)")
+    if results.rewritten:
+        summary += f"; {results.rewritten} stored result(s) were missing from the gradebook and written again"
+    if args.json:
+        print(summary, file=sys.stderr)
+    else:
+        print(format_table(results, results.hand_grades))
+        print(summary)
     return 0 if all(r.status == "graded" for r in results) else 1
 
 
-def format_table(results: list[NotebookResult]) -> str:
-    """A per-student, per-function score table."""
+def format_table(results: list[NotebookResult], hand_grades: dict[str, dict[str, float]] | None = None) -> str:
+    """A per-student, per-function score table; questions graded by hand in the formgrader show
+    their grade (and count in the total); reasons for errors follow the table in full."""
     if not results:
         return "no results"
+    hand_grades = hand_grades or {}
     names = [e.name for e in results[0].exercises]
     header = ["student", *names, "total", "status"]
-    rows = []
+    rows, reasons = [], []
     for result in sorted(results, key=lambda r: (r.student, r.path)):
         scores = {e.name: e for e in result.exercises}
+        by_hand = hand_grades.get(result.student, {}) if result.status == "graded" else {}
+        total = result.score
         cells = [result.student]
         for name in names:
             exercise = scores.get(name)
             if exercise is None:
                 cells.append("")
+            elif exercise.score is None and name in by_hand:
+                cells.append(f"{by_hand[name]:g}/{exercise.max_score:g}")
+                total += by_hand[name]
             elif exercise.score is None:
                 cells.append(f"-/{exercise.max_score:g}")
             else:
                 cells.append(f"{exercise.score:g}/{exercise.max_score:g}")
-        cells += [f"{result.score:g}/{result.max_score:g}", result.status if not result.error else
-                  f"error: {result.error[:60]}"]
+        cells += [f"{round(total, 4):g}/{result.max_score:g}", "graded" if result.status == "graded" else
+                  f"error ({len(reasons) + 1})"]
+        if result.status != "graded":
+            reasons.append(f"({len(reasons) + 1}) {result.student}, {result.path}: {result.error}")
         rows.append(cells)
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if any(hand_grades.get(r.student) for r in results if r.status == "graded"):
+        lines.append("(written questions show the grades given by hand in the formgrader)")
+    if reasons:
+        lines += ["", "not graded:", *(f"  {reason}" for reason in reasons)]
     return "\n".join(lines)

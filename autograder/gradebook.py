@@ -1,10 +1,15 @@
 """Recording results where nbgrader looks for them.
 
 * Scores go into nbgrader's gradebook through nbgrader's own API (one auto score per test cell),
-  so the formgrader, ``nbgrader generate_feedback`` and ``nbgrader export`` work on them. Writes
-  are serialized with a lock file, so parallel workers and two graders on one course are safe.
-* An autograded notebook per submission (``autograded/<student>/<assignment>/``) carries our
-  feedback in each test cell's output; it has the release's cells, never hidden tests.
+  so the formgrader, ``nbgrader generate_feedback``, ``release_feedback`` and ``export`` work on
+  them. Writes are serialized with a lock file, so two graders on one course are safe.
+* The autograded notebook (``autograded/<student>/<assignment>/``) is the student's submitted
+  notebook, sanitized the way ``nbgrader autograde`` does it (outputs cleared, duplicated ids
+  dropped, locked cells restored from the release by nbgrader's own preprocessors), with each
+  graded test cell's output holding our feedback for that function. ``timestamp.txt`` comes along,
+  and the submission's timestamp and late penalty are set as ``nbgrader autograde`` sets them.
+* A submission that could not be graded (unreadable, another assignment's notebook, two
+  notebooks) still gets its row: 0 points, and the reason on top of its feedback page.
 """
 
 from __future__ import annotations
@@ -12,22 +17,22 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
-import json
+import html
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-from autograder import notebooks
 from autograder.course import Assignment
 from autograder.results import NotebookResult
 
 COURSE_ID = "conv-from-scratch"
 
 
-def _nbgrader_on_path() -> None:
+def _scripts_on_path() -> None:
     """nbgrader's Gradebook runs the `alembic` command: make this interpreter's scripts findable."""
     scripts = os.path.dirname(sys.executable)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
@@ -58,13 +63,20 @@ def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+def course_config(root: Path):
+    """The course's nbgrader_config.py as a traitlets Config (late penalty, OverwriteCells, ...)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
 def ensure_assignment(root: Path, assignment: Assignment) -> None:
     """Make sure the gradebook knows the assignment's cells (as `nbgrader generate_assignment`
     records them). Released into a throwaway folder, so assignments/ is never touched.
     Call it holding `locked(root)`."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    _nbgrader_on_path()
+    _scripts_on_path()
     with Gradebook(db_url(root), COURSE_ID) as gb:
         try:
             gb.find_notebook(assignment.notebook, assignment.name)
@@ -79,86 +91,220 @@ def ensure_assignment(root: Path, assignment: Assignment) -> None:
         raise RuntimeError(f"nbgrader could not register {assignment.name} in the gradebook:\n{done.stderr[-2000:]}")
 
 
+def submission_folder(root: Path, result: NotebookResult) -> Path:
+    """submitted/<student>/<assignment>/ when the notebook is there, else the notebook's folder."""
+    path = Path(result.path)
+    folder = root / "submitted" / result.student / result.assignment
+    with contextlib.suppress(ValueError):
+        path.resolve().relative_to(folder.resolve())
+        return folder
+    return path.parent
+
+
+def read_timestamp(folder: Path):
+    """The submission time nbgrader's exchange wrote (timestamp.txt), as UTC, or None."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        text = (folder / "timestamp.txt").read_text().strip()
+    except OSError:
+        return None
+    try:
+        return parse_utc(text) if text else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def feedback_by_cell(result: NotebookResult) -> dict[str, str]:
+    """The text shown under each graded test cell: a function's full feedback under its last
+    test cell, a pointer to it under the others."""
+    shown: dict[str, str] = {}
+    for exercise in result.exercises:
+        cells = list(exercise.cells.items())
+        for index, (cell, points) in enumerate(cells):
+            shown[cell] = (exercise.feedback if index == len(cells) - 1 else
+                           f"{exercise.name}: {points or 0:g} point(s) for this cell; the details are under "
+                           "its last test cell")
+    return shown
+
+
+def feedback_output(text: str):
+    """A display output that renders wrapped in nbgrader's HTML (and as plain text elsewhere)."""
+    import nbformat
+
+    page = ('<pre class="autograder-feedback" style="white-space: pre-wrap; word-break: break-word;">'
+            f"{html.escape(text)}</pre>")
+    return nbformat.v4.new_output("display_data", data={"text/plain": text, "text/html": page})
+
+
 class GradebookWriter:
-    """One gradebook session for a grading run; every result is committed as soon as it arrives
-    (so a killed run loses nothing) under a lock file shared with other graders of the course."""
+    """One gradebook session for a grading run; each result is committed when it is recorded (so
+    a killed run loses nothing), under a lock file shared with other graders of the course."""
 
     def __init__(self, root: Path, assignment: Assignment):
         self.root, self.assignment = root, assignment
-        self.release = notebooks.read_trusted(assignment.release_path(root))
-        # 0-point test cells (the visible checks) get 0, as nbgrader autograde would record them
-        self.unscored = [c.grade_id for c in notebooks.grade_cells(self.release) if c.kind == "test" and not c.points]
 
     def __enter__(self):
+        import nbformat
         from nbgrader.api import Gradebook
+        from nbgrader.plugins import LateSubmissionPlugin
 
+        self.release = nbformat.read(self.assignment.release_path(self.root), as_version=4)
+        self.config = course_config(self.root)
         # Creating the database and registering the assignment race between two graders starting
         # at once on a fresh course: both happen under the course's gradebook lock.
         with locked(self.root):
             ensure_assignment(self.root, self.assignment)
             self.gradebook = Gradebook(db_url(self.root), COURSE_ID)
+        source = self.gradebook.find_notebook(self.assignment.notebook, self.assignment.name)
+        self.auto_cells = {c.name for c in source.grade_cells if c.cell_type == "code"} - \
+            {c.name for c in source.solution_cells}
+        self.late = LateSubmissionPlugin(config=self.config)
         return self
 
     def __exit__(self, *exc):
         self.gradebook.close()
 
-    def record(self, result: NotebookResult) -> None:
-        """Auto scores into the gradebook, and the autograded notebook that feedback renders."""
-        from nbgrader.api import MissingEntry
+    # -- what the gradebook holds ---------------------------------------------------------------
 
-        gb, name = self.gradebook, self.assignment.name
+    def recorded(self) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+        """Per student, per grade cell: (auto score, manual score) as the gradebook has them."""
+        found: dict[str, dict[str, tuple[float | None, float | None]]] = {}
+        for submission in self.gradebook.assignment_submissions(self.assignment.name):
+            cells = found.setdefault(submission.student_id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    cells[grade.name] = (grade.auto_score, grade.manual_score)
+        return found
+
+    def expected_auto_scores(self, result: NotebookResult) -> dict[str, float]:
+        if result.status != "graded":
+            return dict.fromkeys(self.auto_cells, 0.0)
+        scores = dict.fromkeys(self.auto_cells, 0.0)  # 0-point visible checks get 0, as in nbgrader
+        for exercise in result.exercises:
+            scores.update({cell: points or 0.0 for cell, points in exercise.cells.items()})
+        return scores
+
+    def is_recorded(self, result: NotebookResult, recorded: dict) -> bool:
+        """Whether the gradebook and autograded/ already hold exactly this result."""
+        cells = recorded.get(result.student)
+        if cells is None or not self.autograded_path(result.student).is_file():
+            return False
+        return all(cells.get(cell, (None,))[0] == points for cell, points in self.expected_auto_scores(result).items())
+
+    def autograded_path(self, student: str) -> Path:
+        return self.root / "autograded" / student / self.assignment.name / f"{self.assignment.notebook}.ipynb"
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def record(self, result: NotebookResult) -> None:
+        """Scores, timestamp and late penalty into the gradebook; the autograded notebook beside."""
+        gb, name, notebook_id = self.gradebook, self.assignment.name, self.assignment.notebook
+        folder = submission_folder(self.root, result)
+        timestamp = read_timestamp(folder)
         with locked(self.root), warnings.catch_warnings():
             # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
             warnings.simplefilter("ignore", category=Warning)
             gb.update_or_create_student(result.student)
-            try:
-                gb.find_submission(name, result.student)
-            except MissingEntry:
-                gb.add_submission(name, result.student)
-            for exercise in result.exercises:
-                for cell, points in exercise.cells.items():
-                    gb.find_grade(cell, self.assignment.notebook, name, result.student).auto_score = points
-            for cell in self.unscored:
-                gb.find_grade(cell, self.assignment.notebook, name, result.student).auto_score = 0.0
+            submission = gb.update_or_create_submission(name, result.student, timestamp=timestamp)
+            notebook = gb.find_submission_notebook(notebook_id, name, result.student)
+            scores = self.expected_auto_scores(result)
+            for grade in notebook.grades:
+                if grade.name in scores:
+                    grade.auto_score = scores[grade.name]
+                    grade.needs_manual_grade = grade.manual_score is not None
+                elif result.status != "graded":  # written answers of a submission we could not read
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+                else:  # a written answer: waits for a human unless one has graded it
+                    grade.auto_score = None
+                    grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
             gb.db.commit()
-        try:
-            submitted = notebooks.read_trusted(Path(result.path))
-        except (OSError, ValueError):
-            submitted = None
-        write_autograded(self.root, self.assignment, self.release, submitted, result)
+            notebook.late_submission_penalty = self._late_penalty(submission, notebook)
+            gb.db.commit()
+        self._write_autograded(result, folder)
 
+    def _late_penalty(self, submission, notebook) -> float | None:
+        """nbgrader's AssignLatePenalties, with the plugin the course configured."""
+        seconds = submission.total_seconds_late
+        if not seconds or seconds <= 0:
+            return None
+        penalty = self.late.late_submission_penalty(submission.student_id, notebook.score, seconds)
+        return None if penalty is None else min(max(penalty, 0.0), notebook.score)
 
-def write_autograded(root: Path, assignment: Assignment, release, submission_nb,
-                     result: NotebookResult) -> Path:
-    """The notebook nbgrader's generate_feedback renders: release cells + the student's answers,
-    with each test cell showing our feedback and its points."""
-    released = {notebooks.grade_id(c): c for c in release.cells if notebooks.grade_id(c)}
-    feedback = {}
-    for exercise in result.exercises:
-        cells = list(exercise.cells.items())
-        for index, (cell, points) in enumerate(cells):
-            text = (exercise.feedback if index == len(cells) - 1
-                    else f"{exercise.name}: {points:g} point(s) for this cell; details in the last test cell")
-            feedback[cell] = (text, points)
-    answers: dict[str, object] = {}
-    for cell in submission_nb.cells if submission_nb is not None else []:
-        gid = notebooks.grade_id(cell)
-        if gid in released and notebooks.nbgrader(released[gid]).get("solution") and gid not in answers:
-            answers[gid] = cell.get("source", "")
-    out = copy.deepcopy(release)
-    for cell in out.cells:
-        gid = notebooks.grade_id(cell)
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        if gid in answers:
-            cell.source = answers[gid]
-        if gid in feedback:
-            text, points = feedback[gid]
-            cell.outputs = [{"output_type": "stream", "name": "stdout", "text": text + "\n"},
-                            {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                             "data": {"text/plain": f"{points:g}"}}]
-    folder = root / "autograded" / result.student / assignment.name
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{assignment.notebook}.ipynb"
-    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
+        import nbformat
+
+        out = None
+        if result.status == "graded":
+            try:
+                out = self.sanitized(nbformat.read(result.path, as_version=4))
+            except Exception:  # noqa: BLE001 - graded, but nbgrader cannot restore it: show the release
+                out = None
+        if out is None:
+            out = self.not_graded_notebook(result)
+        self.attach_feedback(out, result)
+        path = self.autograded_path(result.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            nbformat.write(out, stream)
+        os.replace(temporary, path)
+        stamp = folder / "timestamp.txt"
+        if stamp.is_file():
+            shutil.copyfile(stamp, path.parent / "timestamp.txt")
+        else:
+            (path.parent / "timestamp.txt").unlink(missing_ok=True)
+        return path
+
+    def sanitized(self, nb):
+        """What `nbgrader autograde` makes of a submitted notebook before running it: outputs
+        cleared, duplicated grade ids dropped, the kernelspec and every locked cell (and any
+        deleted grade cell) restored from the release recorded in the gradebook."""
+        from nbconvert.preprocessors import Preprocessor
+        from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells
+
+        resources = {"nbgrader": {"notebook": self.assignment.notebook, "assignment": self.assignment.name,
+                                  "db_url": db_url(self.root)}}
+        nb, _ = ClearOutput(config=self.config).preprocess(nb, resources)
+        nb, _ = DeduplicateIds(config=self.config).preprocess(nb, resources)
+        nb.metadata["kernelspec"] = copy.deepcopy(self.release.metadata.get("kernelspec", {}))
+        overwrite = OverwriteCells(config=self.config)
+        # OverwriteCells.preprocess opens a second connection: hand it this run's gradebook instead.
+        overwrite.gradebook, overwrite.notebook_id, overwrite.assignment_id = (
+            self.gradebook, self.assignment.notebook, self.assignment.name)
+        nb, _ = Preprocessor.preprocess(overwrite, nb, resources)
+        # our feedback lives in the test cells: a student who deleted one gets it back
+        nb, _ = overwrite.add_missing_grade_cells(nb, resources)
+        nb, _ = overwrite.add_missing_task_cells(nb, resources)
+        nb, _ = CheckCellMetadata(config=self.config).preprocess(nb, resources)
+        return nb
+
+    def not_graded_notebook(self, result: NotebookResult):
+        """The release, headed by why the submission could not be graded."""
+        import nbformat
+
+        nb = copy.deepcopy(self.release)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        reason = result.error or "the submitted notebook could not be read"
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            f"**Not graded: {html.escape(reason)}**\n\n"
+            f"The grader could not use `{Path(result.path).name}`. Below is the released notebook "
+            "(not your work); ask your instructor how to hand in again."))
+        return nb
+
+    def attach_feedback(self, nb, result: NotebookResult) -> None:
+        from nbgrader import utils
+
+        shown = feedback_by_cell(result)
+        reason = f"not graded: {result.error}" if result.status != "graded" else None
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
+                continue
+            gid = cell.metadata.nbgrader.get("grade_id")
+            text = reason or shown.get(gid)
+            if text is None and gid in self.auto_cells:
+                text = "visible check: scored in the graded cells of this function"
+            cell.outputs = [feedback_output(text)] if text else []
+            cell.execution_count = None

@@ -27,6 +27,9 @@ class Node(dict):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __setattr__(self, name, value):
+        self[name] = value
+
 
 def _node(value):
     if isinstance(value, dict):
@@ -65,8 +68,23 @@ def read(path: Path):
 
 
 def nbgrader(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader", {}) if isinstance(metadata, dict) else {}
     return meta if isinstance(meta, dict) else {}
+
+
+def carried_grade_ids(path: Path) -> set[str] | None:
+    """The nbgrader grade ids a notebook file's cells carry; None when it is not readable JSON
+    with a list of cells (grading then says what is wrong with it)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return None
+    return {gid for cell in cells if isinstance(cell, dict) and (gid := grade_id(cell))}
 
 
 def grade_id(cell) -> str | None:

@@ -42,20 +42,35 @@ class Options:
             self.workers = os.cpu_count() or 1
 
 
+class GradedClass(list):
+    """The results of a run (a list), with how each was obtained."""
+
+    def __init__(self):
+        super().__init__()
+        self.fresh = 0  # graded in this run
+        self.unchanged = 0  # served from the result store
+        self.rewritten = 0  # stored results the gradebook lacked, written to it again
+        self.hand_grades: dict[str, dict[str, float]] = {}  # student -> grade id -> manual score
+
+    @property
+    def errors(self) -> int:
+        return sum(r.status != "graded" for r in self)
+
+
 def grade_class(root: Path, assignment_name: str, submissions: list[Submission], options: Options,
-                on_result: Callable[[NotebookResult], None] = lambda result: None) -> list[NotebookResult]:
-    """Grade every submission exactly once (skipping unchanged ones unless forced)."""
+                on_result: Callable[[NotebookResult], None] = lambda result: None) -> GradedClass:
+    """Grade every submission exactly once (skipping unchanged ones unless forced), and record
+    every result, graded or not, in the gradebook."""
     assignment = get_assignment(assignment_name)
     seeds = "per-student" if options.per_student_seeds else ""
     # What changes a result: the limits a student's code ran under, and how cases were drawn.
     store = ResultStore(root, assignment, f"{options.limits.timeout}/{options.limits.memory_mb}/{seeds}")
-    results: list[NotebookResult] = []
-    todo = []
+    results = GradedClass()
+    cached, todo = [], []
     for submission in submissions:
-        cached = None if options.force else store.load(submission.path)
-        if cached is not None and cached.student == submission.student:
-            results.append(cached)
-            on_result(cached)
+        stored = None if options.force else store.load(submission.path)
+        if stored is not None and stored.student == submission.student:
+            cached.append(stored)
         else:
             todo.append(submission)
     bar = tqdm(total=len(todo), desc=f"grading {assignment_name}", unit="nb", file=sys.stderr,
@@ -63,16 +78,29 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
               else _local_results(root, assignment_name, todo, options))
     with gradebook.GradebookWriter(root, assignment) if options.gradebook else nullcontext() as book:
+        recorded = book.recorded() if book is not None else {}
+        for result in cached:
+            # the store and the gradebook never disagree silently (a reset gradebook, a copied course)
+            if book is not None and not book.is_recorded(result, recorded):
+                book.record(result)
+                results.rewritten += 1
+            results.append(result)
+            results.unchanged += 1
+            on_result(result)
         try:
             for submission, result in source:
                 store.save(submission.path, result)
-                if book is not None and result.status == "graded":
+                if book is not None:
                     book.record(result)
                 results.append(result)
+                results.fresh += 1
                 on_result(result)
                 bar.update()
         finally:
             bar.close()
+        if book is not None:
+            results.hand_grades = {student: {cell: manual for cell, (_, manual) in cells.items() if manual is not None}
+                                   for student, cells in book.recorded().items()}
     return results
 
 
