@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import fcntl
 import html
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -137,6 +140,27 @@ def feedback_output(text: str):
     return nbformat.v4.new_output("display_data", data={"text/plain": text, "text/html": page})
 
 
+def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> None:
+    """timestamp.txt and submission_secret.txt, as `nbgrader autograde` carries them over:
+    generate_feedback copies them on, and release_feedback names the released file with them.
+
+    A submission collected by hand has neither: it gets the notebook's modification time (lateness
+    is not judged on it; the gradebook's timestamp stays empty) and a secret of its own, so that
+    release_feedback still releases everyone else's (no student can fetch that one)."""
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        if (submitted / name).is_file():
+            shutil.copyfile(submitted / name, autograded / name)
+        elif name == "timestamp.txt":
+            try:
+                seconds = notebook.stat().st_mtime
+            except OSError:
+                seconds = time.time()
+            when = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+            (autograded / name).write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+        elif not (autograded / name).is_file():
+            (autograded / name).write_text(secrets.token_hex(64))
+
+
 class GradebookWriter:
     """One gradebook session for a grading run; each result is committed when it is recorded (so
     a killed run loses nothing), under a lock file shared with other graders of the course."""
@@ -249,11 +273,7 @@ class GradebookWriter:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             nbformat.write(out, stream)
         os.replace(temporary, path)
-        stamp = folder / "timestamp.txt"
-        if stamp.is_file():
-            shutil.copyfile(stamp, path.parent / "timestamp.txt")
-        else:
-            (path.parent / "timestamp.txt").unlink(missing_ok=True)
+        carry_exchange_files(folder, Path(result.path), path.parent)
         return path
 
     def sanitized(self, nb):
