@@ -124,3 +124,37 @@ def test_a_reset_gradebook_is_filled_again_from_the_store_without_force(course):
     quiet = run_grader(course, "grade", "ps1")  # now they agree: nothing to write
     assert "written again" not in quiet.stdout and "6 unchanged" in quiet.stdout
     assert json.dumps(rows) == json.dumps(exported(course))
+
+
+@pytest.mark.slow
+def test_a_student_fetches_feedback_on_their_own_work_through_the_exchange(course, tmp_path):
+    from tests.marked_class import bens_notebook
+
+    exchange, home = tmp_path / "exchange", tmp_path / "student"
+    exchange.mkdir()
+    home.mkdir()
+    where = [f"--Exchange.root={exchange}", f"--Exchange.cache={tmp_path / 'cache'}"]
+    nbgrader(course, "release_assignment", "ps1", "--force", *where)
+    nbgrader(home, "fetch_assignment", "ps1", f"--course={COURSE_ID}", *where)
+    fetched = home / "ps1" / "convolution.ipynb"
+    ours = bens_notebook()  # the student's work, written into the notebook they fetched
+    nb = nbformat.read(fetched, as_version=4)
+    assert len(nb.cells) + 1 == len(ours.cells)
+    nbformat.write(ours, fetched)
+    nbgrader(home, "submit", "ps1", f"--course={COURSE_ID}", *where)
+    nbgrader(course, "collect", "ps1", *where)
+    (student,) = [p.name for p in (course / "submitted").iterdir()]
+    assert (course / "submitted" / student / "ps1" / "submission_secret.txt").is_file()
+
+    done = run_grader(course, "grade", "ps1", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = feedback_lines(json_lines(done), student, "conv2d")
+    nbgrader(course, "generate_feedback", "ps1", "--force")
+    nbgrader(course, "release_feedback", "ps1", *where)
+    nbgrader(home, "fetch_feedback", "ps1", f"--course={COURSE_ID}", *where)
+    (page,) = (home / "ps1" / "feedback").rglob("convolution.html")
+    text = html.unescape(page.read_text())
+    assert CODE_MARKER in text and ANSWER_MARKER in text
+    assert all(line in text for line in lines)
+    rows = exported(course)
+    assert rows[student]["timestamp"] and float(rows[student]["raw_score"]) == 10
