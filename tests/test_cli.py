@@ -2,6 +2,7 @@
 
 import copy
 import csv
+import html as htmllib
 import json
 import os
 import signal
@@ -71,7 +72,13 @@ def test_json_lines_exit_status_and_broken_notebooks(course, root):
 
 
 def test_usage_errors_exit_2(course):
-    assert run_grader(course, "grade").returncode == 2
+    done = run_grader(course, "grade")
+    assert done.returncode == 2 and "required: ASSIGNMENT" in done.stderr and "PATH" not in done.stderr.split(":")[-1]
+    for bad in ("nan", "inf", "-1", "soon"):
+        done = run_grader(course, "grade", "ps1", "--timeout", bad)
+        assert done.returncode == 2 and "--timeout" in done.stderr and bad in done.stderr, bad
+        assert "Traceback" not in done.stderr
+    assert "(default: 2048)" in run_grader(course, "grade", "--help").stdout
     done = run_grader(course, "grade", "ps9")
     assert done.returncode == 2 and "unknown assignment 'ps9'" in done.stderr
     done = run_grader(course, "grade", "ps1", "no/such/notebook.ipynb")
@@ -116,8 +123,10 @@ def test_results_land_in_nbgraders_gradebook_feedback_and_export(course):
     with open(course / "grades.csv") as handle:
         exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
     assert exported == ours
-    html = (course / "feedback" / "ben" / "ps1" / "convolution.html").read_text()
-    assert "flipped kernel" in html
+    html = htmllib.unescape((course / "feedback" / "ben" / "ps1" / "convolution.html").read_text())
+    (ben,) = [r for r in json_lines(done) if r["student"] == "ben"]
+    for line in ben["exercises"][0]["feedback"].splitlines():  # the lines the grader printed for ben
+        assert line.strip() in html, line
     for secret in ("BEGIN HIDDEN TESTS", "notebook_checks", "BEGIN MARK SCHEME", "BEGIN SOLUTION"):
         assert secret not in html
     # the written question waits for a human
@@ -238,3 +247,28 @@ def test_ctrl_c_keeps_what_was_graded_and_says_how_to_resume(course):
     resumed = json_lines(run_grader(course, "grade", "ps1", "--json"))
     assert len(resumed) == 10 and all(r["score"] == 17 for r in resumed)
     assert graded < 10
+
+
+@pytest.mark.slow
+def test_options_may_come_before_paths_and_a_summary_line_closes_the_table(course):
+    submit(course, "alice", fixture_notebook("ps1", "correct-loops"))
+    submit(course, "bob", fixture_notebook("ps1", "flipped-kernel"))
+    first = run_grader(course, "grade", "ps1", "--timeout", "5", "submitted/alice/ps1", "submitted/bob/ps1")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1] == ("2 notebook(s): 2 graded now, 0 unchanged (from the store), "
+                                                     "0 error(s)")
+    again = run_grader(course, "grade", "ps1", "--force", "submitted/alice/ps1", "--timeout", "5")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1].startswith("1 notebook(s): 1 graded now, 0 unchanged")
+    rest = run_grader(course, "grade", "ps1", "--timeout", "5")
+    assert rest.stdout.strip().splitlines()[-1].startswith("2 notebook(s): 0 graded now, 2 unchanged")
+
+
+@pytest.mark.slow
+def test_the_table_shows_every_error_reason_in_full(course):
+    long_name = "a-notebook-with-a-long-name-" + "x" * 80 + ".ipynb"
+    submit(course, "wes", fixture_notebook("ps1", "correct-loops"), name=long_name)
+    submit(course, "wes", fixture_notebook("ps1", "correct-loops"))
+    done = run_grader(course, "grade", "ps1", "--no-gradebook")
+    assert done.returncode == 1
+    assert long_name in done.stdout and "keep only the one to grade" in done.stdout
