@@ -61,7 +61,8 @@ def run_demo(root: Path, target: Path) -> int:
         print(format_table(results), end="\n\n")
         if name == "ps1":
             ben = next(r for r in results if r.student == "ben")
-            print("ben's feedback on conv2d (also in his feedback HTML):")
+            print("ben's feedback on conv2d (also under the conv2d test cell of his feedback page, "
+                  "feedback/ben/ps1/convolution.html):")
             print(ben.exercises[0].feedback, end="\n\n")
         sys.stdout.flush()
     for name in ASSIGNMENTS:
