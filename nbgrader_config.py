@@ -43,3 +43,8 @@ c.GenerateFeedback.preprocessors = [
 # student id and an underscore, e.g. "alice_convolution.ipynb"; change this pattern to match
 # your LMS's naming (it must define the groups student_id and file_id).
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"
+
+# Hidden inputs drawn per student (so they cannot be shared), in `nbgrader autograde`'s hidden
+# cells as in `python -m autograder grade --per-student-seeds`: set this to True. Honest students'
+# scores do not change; the same student always gets the same inputs.
+c.Autograder.per_student_seeds = False
