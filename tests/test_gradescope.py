@@ -197,6 +197,19 @@ def test_broken_submissions_score_0_with_a_clear_message(container, case):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("files, note", [
+    ({"hw/convolution (1).ipynb": "correct"}, None),  # renamed, in a folder: the only notebook is graded
+    ({"convolution.ipynb": "correct", "scratch.ipynb": "{}"}, "Also uploaded, not graded: scratch.ipynb."),
+])
+def test_the_released_name_or_the_only_notebook_is_graded(container, files, note):
+    files = {name: fixture_notebook("ps1", "correct-loops") if text == "correct" else text
+             for name, text in files.items()}
+    results, _ = run_autograder(container, files, ANN)
+    assert results["score"] == 17.0 and results["extra_data"]["status"] == "graded"
+    assert (note in results["output"].splitlines()) if note else ("Also uploaded" not in results["output"])
+
+
+@pytest.mark.slow
 def test_rlimits_fallback_says_so_and_keeps_the_course_files_private(container):
     secret = container / "source" / "source" / "ps1" / "convolution.ipynb"
     nb = fixture_notebook("ps1", "correct-loops")
