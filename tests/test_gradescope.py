@@ -246,6 +246,22 @@ def test_per_student_inputs_from_submission_metadata(seeded_bundle, tmp_path):
     assert results["score"] == 17.0  # an honest student keeps full marks
 
 
+def test_a_grader_that_cannot_start_still_writes_results(container, tmp_path):
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "python3").write_text("#!/bin/sh\necho 'python3: broken on purpose' >&2\nexit 3\n")
+    (broken / "python3").chmod(0o755)
+    (container / "results").mkdir(exist_ok=True)
+    (container / "results" / "results.json").unlink(missing_ok=True)
+    environment = {**os.environ, "GRADESCOPE_ROOT": str(container), "PATH": f"{broken}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([str(container / "source" / "run_autograder")], env=environment, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 3 and "broken on purpose" in done.stderr
+    results = json.loads((container / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["tests"] == []
+    assert "The autograder could not run (a problem with the grader, not with your notebook)." in results["output"]
+
+
 def test_withholding_keeps_the_visible_group_and_every_score_line():
     feedback = ("f: 1 / 3\n  [FAIL] visible examples (0/1)\n         case A: wrong\n"
                 "  [ok ] hidden one (1/1)\n  [FAIL] hidden two (0/1)\n         case B: expected 7, got 8\n"
