@@ -53,3 +53,8 @@ import sys  # noqa: E402
 _scripts = os.path.dirname(sys.executable)
 if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _scripts + os.pathsep + os.environ.get("PATH", "")
+
+# Hidden inputs drawn per student (so they cannot be shared), in `nbgrader autograde`'s hidden
+# cells as in `python -m autograder grade --per-student-seeds`: set this to True. Honest students'
+# scores do not change; the same student always gets the same inputs.
+c.Autograder.per_student_seeds = False

@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {grade,doctor,demo,bench,release}.
+"""Command line: python -m autograder {grade,doctor,demo,bench,release,gradescope}.
 
 ``grade`` follows ../shared/CONTRACT.md: JSON Lines on stdout with ``--json`` (and nothing else on
 stdout), exit 0 when every submission was graded, 1 when some could not be, 2 on a usage error.
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dir", default="bench", help="where to build the class (default: bench/)")
     release = commands.add_parser("release", help="regenerate assignments/ from source/ with nbgrader")
     release.add_argument("assignments", nargs="*", help="default: all")
+    _add_gradescope_parser(commands)
     return parser
 
 
@@ -88,6 +89,31 @@ def parse(argv: list[str]) -> argparse.Namespace:
         args.command = "grade"
         return args
     return parser.parse_args(argv)
+
+
+def _add_gradescope_parser(commands) -> None:
+    from autograder.gradescope import VISIBILITIES
+
+    gradescope = commands.add_parser("gradescope", help="build Gradescope's autograder bundle for an assignment")
+    gradescope.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
+    gradescope.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the bundle")
+    gradescope.add_argument("--hidden-details", choices=VISIBILITIES, default="after_due_date",
+                            help="when students see the details of failed hidden cases (scores are always "
+                                 "visible; default after_due_date)")
+    gradescope.add_argument("--per-student-seeds", action="store_true",
+                            help="draw hidden inputs per Gradescope user so they cannot be shared")
+    gradescope.add_argument("--timeout", type=_positive(float), default=10.0,
+                            help="seconds allowed per graded function and per notebook cell (default 10)")
+    gradescope.add_argument("--memory", type=_positive(int), default=2048, help="MiB of memory per submission")
+
+
+def _gradescope(args) -> int:
+    from autograder.gradescope import Settings, build_bundle
+
+    settings = Settings(args.assignment, args.hidden_details, args.per_student_seeds, args.timeout, args.memory)
+    out = build_bundle(find_course_root(), settings, Path(args.out))
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             from autograder.bench import run_bench
 
             return run_bench(find_course_root(), Path(args.dir), args.size)
+        if args.command == "gradescope":
+            return _gradescope(args)
         if args.command == "release":
             from autograder.demo import release
 

@@ -7,12 +7,18 @@ use one set of cases, one comparison and one scoring rule, and give honest stude
 
 This runs inside the student's kernel (nbgrader's design); it is not a sandbox. The sandboxed,
 tamper-proof path is ``python -m autograder grade``.
+
+Per-student hidden inputs: with ``c.Autograder.per_student_seeds = True`` in the course's
+``nbgrader_config.py``, the cases are drawn from the student's id, which ``nbgrader autograde``
+reveals as the kernel's working folder ``autograded/<student>/<assignment>/`` (the same id, so the
+same inputs, as ``python -m autograder grade --per-student-seeds``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
 from autograder import cases, judge, reference, worker
 from autograder.course import FROM_SCRATCH, find_course_root, get_assignment
@@ -23,6 +29,22 @@ def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
         if any(check.cell == cell for check in spec.checks):
             return spec
     raise KeyError(f"{assignment} has no test cell {cell!r} in autograder.cases.{assignment}")
+
+
+def per_student_seeds(root: Path) -> bool:
+    """Whether nbgrader_config.py switches per-student inputs on (``c.Autograder.per_student_seeds``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return "Autograder" in config and bool(config.Autograder.get("per_student_seeds", False))
+
+
+def autograded_student(folder: Path, assignment: str) -> str | None:
+    """The student whose notebook nbgrader autogrades in `folder` (autograded/<student>/<assignment>/)."""
+    parts = folder.resolve().parts
+    if len(parts) >= 3 and parts[-3] == "autograded" and parts[-1] == assignment:
+        return parts[-2]
+    return None
 
 
 @contextlib.contextmanager
@@ -44,8 +66,10 @@ def _siblings_answered_by(refs: dict, name: str, function):
 def score(assignment: str, cell: str, function) -> float:
     """Points earned by `function` on test cell `cell`, printing the feedback."""
     spec = spec_for_cell(assignment, cell)
-    refs = reference.load(find_course_root(), get_assignment(assignment))
-    built = cases.build(assignment, spec, cells=(cell,))
+    root = find_course_root()
+    refs = reference.load(root, get_assignment(assignment))
+    student = autograded_student(Path.cwd(), assignment) if per_student_seeds(root) else None
+    built = cases.build(assignment, spec, student, cells=(cell,))
     expected, digests = judge.reference_outcomes(refs, spec, built)
     outcomes = []
     sink = io.StringIO()
