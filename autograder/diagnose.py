@@ -347,14 +347,16 @@ def _bias_repeated(refs, case: Case, actual, expected) -> Diagnosis | None:
     if m in (0, 1) or not np.allclose(residual, m * per_channel, rtol=1e-6, atol=1e-8):
         return None
     (n, c_in), (_, _, kh, kw) = np.shape(case.args[0])[:2], np.shape(case.args[1])
-    loops = {"input channel": c_in, "kernel tap": kh * kw,
-             "input channel and kernel tap": c_in * kh * kw, "kernel row": kh, "kernel column": kw,
-             "image in the batch": n}
-    matches = [f"once per {name}" for name, count in loops.items() if count == m]
-    how = " or ".join(matches) if matches else "inside a loop"
-    return Diagnosis(f"bias added {m} times ({how})",
-                     "add bias[o] once to every pixel of output channel o, after the sums over input "
-                     "channels and kernel taps")
+    loops = [("input channel", c_in), ("kernel row", kh), ("kernel column", kw), ("image in the batch", n)]
+    if kh > 1 and kw > 1:
+        loops.append(("kernel tap", kh * kw))
+    if kh * kw > 1:
+        loops.append(("input channel and kernel tap", c_in * kh * kw))
+    matches = [f"once per {name}" for name, count in loops if count == m]
+    how = " or ".join(matches) if matches else f"{m} times"
+    return Diagnosis(f"bias added {how}",
+                     f"it was added {m} times; add bias[o] once to every pixel of output channel o, after "
+                     "the sums over input channels and kernel taps")
 
 
 #: Mistakes recognised from the answer itself rather than by recomputing a wrong output.
@@ -401,13 +403,13 @@ def best(candidates: list[list[Diagnosis]]) -> Diagnosis | None:
     counts: dict[str, int] = {}
     first: dict[str, tuple[int, Diagnosis]] = {}
     for group in candidates:
+        for title in {diagnosis.title for diagnosis in group}:
+            counts[title] = counts.get(title, 0) + 1
         for diagnosis in group:
-            key = str(diagnosis)
-            counts[key] = counts.get(key, 0) + 1
-            first.setdefault(key, (len(first), diagnosis))
+            first.setdefault(diagnosis.title, (len(first), diagnosis))
     if not first:
         return None
-    _, diagnosis = min(first.values(), key=lambda item: (not item[1].specific, -counts[str(item[1])], item[0]))
+    _, diagnosis = min(first.values(), key=lambda item: (not item[1].specific, -counts[item[1].title], item[0]))
     return diagnosis
 
 

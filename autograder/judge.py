@@ -134,7 +134,7 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
     for check in spec.checks:
         if not any(item.check == check.cell for item in built):
             continue
-        groups, refusals, works = [], [], False
+        groups, refusals, untouched, works = [], [], [], False
         for group_index, group in enumerate(check.groups):
             result = GroupResult(group.title, group.points, 0.0 if problem else group.points)
             indices = by_group.get((check.cell, group_index), [])
@@ -152,13 +152,16 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
                 works = works or (reference[index]["kind"] == "returned" and not group.check_inputs)
             if indices and all(reference[i]["kind"] == "raised" for i in indices):
                 refusals.append(result)
+            elif group.check_inputs:
+                untouched.append(result)
             groups.append(result)
-        # Refusing bad input earns points only from a function that also computes right answers
-        # in the same test cell: "always raise ValueError" must not collect them.
-        for result in refusals:
-            if result.earned and not works:
-                result.earned = 0.0
-                result.failure = "refusing bad input counts only when the function also returns correct results"
+        # Refusing bad input, or leaving the inputs alone, earns points only from a function that
+        # also computes right answers in the same test cell: a stub must not collect them.
+        for gated, why in ((refusals, "refusing bad input"), (untouched, "leaving the inputs unchanged")):
+            for result in gated:
+                if result.earned and not works:
+                    result.earned = 0.0
+                    result.failure = f"{why} counts only when the function also returns correct results"
         checks.append(CheckResult(check.cell, check.points, groups))
     return FunctionResult(spec.function, checks, problem, failed)
 

@@ -89,12 +89,13 @@ def forward_stride_padding(rng):
 
 
 def forward_bias(rng):
+    # Channel counts, kernel sizes and batch sizes differ, so a bias added once per loop names its loop.
     return [
-        Case("C_in=3, C_out=4 with a bias", (np.round(rng.normal(size=(2, 3, 6, 6)), 3),
-                                              np.round(rng.normal(size=(4, 3, 3, 3)), 3)),
+        Case("C_in=3, C_out=4, 2x2 kernels with a bias", (np.round(rng.normal(size=(2, 3, 6, 6)), 3),
+                                                         np.round(rng.normal(size=(4, 3, 2, 2)), 3)),
              {"bias": np.array([1.5, -2.0, 0.25, 7.0])}),
-        Case("C_in=2, C_out=3 with a bias and padding 1", (np.round(rng.normal(size=(1, 2, 5, 7)), 3),
-                                                          np.round(rng.normal(size=(3, 2, 2, 2)), 3)),
+        Case("C_in=2, C_out=3, 3x3 kernels with a bias and padding 1",
+             (np.round(rng.normal(size=(1, 2, 5, 7)), 3), np.round(rng.normal(size=(3, 2, 3, 3)), 3)),
              {"bias": np.array([-1.0, 0.5, 3.0]), "padding": 1}),
     ]
 
