@@ -6,13 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench release lint sandbox clean
+.PHONY: demo test bench release lint sandbox browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@$(MAKE) --no-print-directory sandbox
+	@$(MAKE) --no-print-directory browser
 	@touch $@
 
 # bubblewrap contains student code. Installed on Debian/Ubuntu when we are root; elsewhere
@@ -25,6 +26,17 @@ sandbox:
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) || \
 	  echo "warning: could not install bubblewrap; grading falls back to rlimits (see doctor)"; \
 	else echo "note: bubblewrap not found; install it (e.g. 'sudo apt-get install bubblewrap')"; fi
+
+# Debian's chromium, which the tests drive through Playwright to look at the pages people read
+# (the class report). Installed when we are root on Debian/Ubuntu; Playwright downloads no browser.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (the tests look at the class report in it)"; \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+	  echo "warning: could not install chromium; the browser tests will fail"; \
+	else echo "note: chromium not found; install it (e.g. 'sudo apt-get install chromium') for the browser tests"; fi
 
 demo: $(STAMP)
 	$(PY) -m autograder demo

@@ -204,20 +204,26 @@ def _wrong_value(function: str, item: BuiltCase, outcome, expected) -> list[Fail
 
 
 def _routines_called(outcomes: list[dict | None]) -> list[str]:
-    """The ready-made routines a function called, as the student wrote them: the first hit of each
-    call is the routine called directly (later hits are its internals: np.convolve runs
-    numpy.correlate), named without private modules (scipy.signal.correlate2d)."""
-    names = []
+    """The ready-made routines a function called, as the student wrote them: the first routine hit
+    of each call is the one called directly (later hits are its internals: np.convolve runs
+    numpy.correlate), named without private modules (scipy.signal.correlate2d). The tracer's other
+    notes (threads, ctypes...) are named only when no routine was seen."""
+    routines, notes = [], []
     for outcome in outcomes:
         hits = (outcome or {}).get("forbidden") or []
-        if hits:
-            name = hits[0]
-            dotted = name.split(" (")[0]
-            if re.fullmatch(r"[A-Za-z_][\w.]*\.\w+", dotted):  # a routine's module path, not a note
-                name = re.sub(r"\._\w+(?=\.)", "", dotted)
-            if name not in names:
-                names.append(name)
-    return names
+        named = [_routine(hit) for hit in hits if _routine(hit)]
+        if named and named[0] not in routines:
+            routines.append(named[0])
+        notes.extend(hit for hit in hits if not _routine(hit) and hit not in notes)
+    return routines or notes
+
+
+def _routine(hit: str) -> str | None:
+    """'scipy.signal._signaltools.correlate2d' -> 'scipy.signal.correlate2d'; None for a note."""
+    dotted = hit.split(" (")[0]
+    if not re.fullmatch(r"[A-Za-z_][\w.]*\.\w+", dotted) or dotted.startswith(("ctypes", "cffi", "os.")):
+        return None
+    return re.sub(r"\._\w+(?=\.)", "", dotted)
 
 
 def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: list[BuiltCase]):
