@@ -32,7 +32,7 @@ sandbox:
 browser:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium (headless browser for the page tests)"; \
+	  echo "installing chromium (headless browser: the tests look at the feedback page, the formgrader and the class report)"; \
 	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 	  echo "warning: could not install chromium; the page tests will be skipped"; \

@@ -1,4 +1,4 @@
-"""Command line: python -m autograder {grade,doctor,demo,bench,release,gradescope}.
+"""Command line: python -m autograder {grade,doctor,demo,bench,report,release,gradescope}.
 
 ``grade`` follows ../shared/CONTRACT.md: JSON Lines on stdout with ``--json`` (and nothing else on
 stdout), exit 0 when every submission was graded, 1 when some could not be, 2 on a usage error.
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="compare throughput with nbgrader autograde")
     bench.add_argument("-n", "--size", type=_positive(int), default=100, help="submissions (default 100)")
     bench.add_argument("--dir", default="bench", help="where to build the class (default: bench/)")
+    report = commands.add_parser("report", help="the class report of an assignment (HTML page, CSV)")
+    report.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
+    report.add_argument("--html", type=Path, metavar="FILE", help="write the self-contained HTML page here")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="write one row per student here")
     release = commands.add_parser("release", help="regenerate assignments/ from source/ with nbgrader")
     release.add_argument("assignments", nargs="*", help="default: all")
     _add_gradescope_parser(commands)
@@ -134,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_bench(find_course_root(), Path(args.dir), args.size)
         if args.command == "gradescope":
             return _gradescope(args)
+        if args.command == "report":
+            from autograder.report import run_report
+
+            return run_report(find_course_root(), get_assignment(args.assignment), args.html, args.csv)
         if args.command == "release":
             from autograder.demo import release
 

@@ -33,7 +33,9 @@ def describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, np.generic):
-        return f"numpy.{type(value).__name__} {value!r}"
+        return f"numpy.{type(value).__name__} {number(value)}"
+    if isinstance(value, float):
+        return f"float {number(value)}"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) < 60 else text[:57] + '...'}"
 
@@ -61,14 +63,14 @@ def compare_values(actual, expected, result_kind: str) -> Verdict:
         return _compare_arrays(actual, expected, result_kind)
     if result_kind == "int":
         if type(actual) is not int:
-            return Verdict(False, f"expected a Python int ({expected}), got {describe(actual)}")
+            return Verdict(False, f"expected a Python int ({shown(expected)}), got {describe(actual)}")
         return _equal(actual, expected)
     if result_kind == "int-tuple":
         if type(actual) is not tuple:
             return Verdict(False, f"expected a tuple of ints {expected!r}, got {describe(actual)}")
         bad = [item for item in actual if not _is_int(item)]
         if bad:
-            return Verdict(False, f"expected a tuple of ints {expected!r}, got {actual!r} "
+            return Verdict(False, f"expected a tuple of ints {shown(expected)}, got {shown(actual)} "
                                   f"(contains {describe(bad[0])})")
         return _equal(tuple(int(item) for item in actual), expected)
     raise ValueError(f"unknown result kind {result_kind!r}")
@@ -81,7 +83,17 @@ def _is_int(value) -> bool:
 def _equal(actual, expected) -> Verdict:
     if actual == expected:
         return Verdict(True)
-    return Verdict(False, f"expected {expected!r}, got {actual!r}")
+    return Verdict(False, f"expected {shown(expected)}, got {shown(actual)}")
+
+
+def shown(value) -> str:
+    """Numbers and tuples of numbers written plainly (no numpy reprs, no float noise)."""
+    if isinstance(value, tuple):
+        inner = ", ".join(shown(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, int | float | complex | np.generic) and not isinstance(value, bool):
+        return number(value)
+    return repr(value)
 
 
 def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
@@ -112,8 +124,25 @@ def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
                           f"got {_num(actual[position])} ({wrong} of {close.size} values wrong)")
 
 
+def number(value) -> str:
+    """A number as a person reads it: 0.611254, not 0.6112539999999999 or np.float64(0.611...)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float | complex):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, complex):
+        return f"{number(value.real)}{'+' if value.imag >= 0 else '-'}{number(abs(value.imag))}j"
+    if value != value or value in (float("inf"), float("-inf")):
+        return repr(value)
+    if value == 0 or 1e-4 <= abs(value) < 1e9:
+        return np.format_float_positional(value, precision=10, unique=True, trim="0", fractional=False)
+    return np.format_float_scientific(value, precision=4, unique=True, trim="0")
+
+
 def _num(value) -> str:
-    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+    return number(value)
 
 
 def same_values(a, b) -> bool:

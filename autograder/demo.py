@@ -74,4 +74,8 @@ def run_demo(root: Path, target: Path) -> int:
     print(f"feedback HTML: {course / 'feedback'}  ({len(feedback)} files, e.g. {feedback[0].relative_to(course)})")
     print(f"grades CSV:    {csv}")
     print("written questions are left for manual grading in the formgrader (scores shown as -/max).")
+    from autograder.report import run_report
+
+    for name, assignment in ASSIGNMENTS.items():
+        run_report(course, assignment, course / f"report-{name}.html", course / f"report-{name}.csv")
     return 0

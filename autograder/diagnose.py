@@ -18,6 +18,19 @@ from autograder.compare import same_values
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """A likely cause of a wrong answer. `specific` causes (the answer equals what one named mistake
+    produces) outrank generic ones (read off the output's shape alone)."""
+
+    title: str
+    advice: str
+    specific: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.advice}"
+
+
+@dataclass(frozen=True)
 class Mistake:
     title: str
     advice: str
@@ -76,9 +89,9 @@ ONE_AXIS = ("kernel flipped on one axis only",
 TRUNCATED = ("integer truncation",
              "your result equals the correct one with the fractions cut off: compute in floating point "
              "(e.g. image.astype(float)) and return a float array")
-CAST = ("result cast to the input's integer dtype",
-        "your output has the right values only after converting to the image's integer dtype; allocate "
-        "the output as float instead of np.zeros_like(image)")
+CAST = ("result stored in the image's integer dtype",
+        "your values equal the correct ones converted to the image's integer dtype: compute and return "
+        "the result as float, whatever the image's dtype")
 WRAP = ("uint8 wrap-around",
         "your values equal the correct ones modulo 256: uint8 arithmetic wraps around above 255; convert "
         "the image to float (or int64) before multiplying")
@@ -111,6 +124,14 @@ def _conv1d_same_shifted(refs, case):
     full = refs["conv1d"](a, v, "full")
     start = v.size // 2
     return full[start:start + a.size]
+
+
+def _conv1d_mode_ignored(refs, case):
+    signal, kernel, *rest = case.args
+    mode = rest[0] if rest else case.kwargs.get("mode", "full")
+    if mode == "full":
+        return None
+    return refs["conv1d"](signal, kernel, "full")
 
 
 def _conv1d_no_swap(refs, case):
@@ -197,16 +218,6 @@ def _strided_pad_one_side(refs, case):
     return refs["strided_conv2d"](padded, case.args[1], **kwargs)
 
 
-def _bias_times_inputs(refs, case):
-    bias = case.kwargs.get("bias")
-    if bias is None:
-        return None
-    x, weight = case.args[:2]
-    kwargs = {k: v for k, v in case.kwargs.items() if k != "bias"}
-    plain = refs["conv_forward"](x, weight, **kwargs)
-    return plain + np.asarray(x).shape[1] * np.asarray(bias, dtype=float)[None, :, None, None]
-
-
 def _bias_ignored(refs, case):
     if case.kwargs.get("bias") is None:
         return None
@@ -234,6 +245,11 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "conv2d": _image_mistakes("conv2d", flipped=False),
     "convolve2d": _image_mistakes("convolve2d", flipped=True),
     "conv1d": (
+        Mistake("mode ignored",
+                "your output is the 'full' result although another mode was asked for: 'same' keeps "
+                "max(n, k) values from the middle of full, 'valid' only the positions where the shorter "
+                "input fits completely",
+                _conv1d_mode_ignored),
         Mistake("'same' window off by one for even kernels",
                 "for an even kernel numpy keeps full[(k - 1) // 2 : (k - 1) // 2 + n]; you started at k // 2",
                 _conv1d_same_shifted),
@@ -298,9 +314,6 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
                 _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1])),
     ),
     "conv_forward": (
-        Mistake("bias added once per input channel",
-                "the bias is added once per *output* channel, after summing over input channels",
-                _bias_times_inputs),
         Mistake("bias ignored", "add bias[o] to every pixel of output channel o", _bias_ignored),
         Mistake("bias added along the wrong axis",
                 "bias has one value per output channel: broadcast it as bias[None, :, None, None]",
@@ -318,9 +331,45 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
 }
 
 
-def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expected) -> list[str]:
-    """Plain-words explanations of why `actual` (a wrong answer) is what it is, if we know."""
-    found = []
+def _bias_repeated(refs, case: Case, actual, expected) -> Diagnosis | None:
+    """conv_forward's bias added m times (m != 0, 1): name the loops whose count equals m."""
+    bias = case.kwargs.get("bias")
+    if bias is None or not isinstance(actual, np.ndarray) or actual.shape != np.shape(expected):
+        return None
+    kwargs = {k: v for k, v in case.kwargs.items() if k != "bias"}
+    plain = refs["conv_forward"](*case.args, **kwargs)
+    per_channel = np.broadcast_to(np.asarray(bias, dtype=float)[None, :, None, None], plain.shape)
+    if not np.any(per_channel):
+        return None
+    residual = actual.astype(float) - plain
+    times = float(np.sum(residual * per_channel) / np.sum(per_channel * per_channel))
+    m = round(times)
+    if m in (0, 1) or not np.allclose(residual, m * per_channel, rtol=1e-6, atol=1e-8):
+        return None
+    (n, c_in), (_, _, kh, kw) = np.shape(case.args[0])[:2], np.shape(case.args[1])
+    loops = [("input channel", c_in), ("kernel row", kh), ("kernel column", kw), ("image in the batch", n)]
+    if kh > 1 and kw > 1:
+        loops.append(("kernel tap", kh * kw))
+    if kh * kw > 1:
+        loops.append(("input channel and kernel tap", c_in * kh * kw))
+    matches = [f"once per {name}" for name, count in loops if count == m]
+    how = " or ".join(matches) if matches else f"{m} times"
+    return Diagnosis(f"bias added {how}",
+                     f"it was added {m} times; add bias[o] once to every pixel of output channel o, after "
+                     "the sums over input channels and kernel taps")
+
+
+#: Mistakes recognised from the answer itself rather than by recomputing a wrong output.
+DETECTORS: dict[str, tuple[Callable, ...]] = {"conv_forward": (_bias_repeated,)}
+
+
+def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expected) -> list[Diagnosis]:
+    """Likely causes of `actual` (a wrong answer), most telling first; [] if we do not know.
+
+    A named mistake whose output equals the answer is specific evidence; the shape-only hints
+    (off by one, float instead of int) are given only when no named mistake fits.
+    """
+    found: list[Diagnosis] = []
     for mistake in MISTAKES.get(function, ()):
         try:
             wrong = mistake.wrong_output(refs, case)
@@ -330,11 +379,38 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
             continue
         # A mistake that only changes the dtype must match the dtype too; others match on values.
         if _identical(actual, wrong) if same_values(wrong, expected) else same_values(actual, wrong):
-            text = f"{mistake.title}: {mistake.advice}"
-            if text not in found:
-                found.append(text)
-    found.extend(_shape_diagnoses(actual, expected))
+            _add(found, Diagnosis(mistake.title, mistake.advice))
+    for detector in DETECTORS.get(function, ()):
+        try:
+            diagnosis = detector(refs, case, actual, expected)
+        except Exception:  # noqa: BLE001 - the answer may not fit the detector's assumptions
+            diagnosis = None
+        if diagnosis is not None:
+            _add(found, diagnosis)
+    if not found:
+        found = [Diagnosis(*hint, specific=False) for hint in _shape_diagnoses(actual, expected)]
     return found
+
+
+def _add(found: list[Diagnosis], diagnosis: Diagnosis) -> None:
+    if all(str(d) != str(diagnosis) for d in found):
+        found.append(diagnosis)
+
+
+def best(candidates: list[list[Diagnosis]]) -> Diagnosis | None:
+    """The one cause to tell a student, given the diagnoses of each failing group: specific before
+    generic, then the one that explains the most failing groups, then the first seen."""
+    counts: dict[str, int] = {}
+    first: dict[str, tuple[int, Diagnosis]] = {}
+    for group in candidates:
+        for title in {diagnosis.title for diagnosis in group}:
+            counts[title] = counts.get(title, 0) + 1
+        for diagnosis in group:
+            first.setdefault(diagnosis.title, (len(first), diagnosis))
+    if not first:
+        return None
+    _, diagnosis = min(first.values(), key=lambda item: (not item[1].specific, -counts[item[1].title], item[0]))
+    return diagnosis
 
 
 def _identical(a, b) -> bool:
@@ -344,27 +420,29 @@ def _identical(a, b) -> bool:
     return same_values(a, b)
 
 
-def _shape_diagnoses(actual, expected) -> list[str]:
+def _shape_diagnoses(actual, expected) -> list[tuple[str, str]]:
     if not (isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray)):
         if isinstance(actual, float) and isinstance(expected, int) and actual == expected:
-            return ["float instead of int: sizes are whole numbers; use // and return int(...)"]
+            return [("float instead of int", "sizes are whole numbers; use // and return int(...)")]
         if isinstance(actual, int | np.integer) and isinstance(expected, int) and not isinstance(actual, bool):
             if type(actual) is not int and int(actual) == expected:
-                return [f"numpy integer instead of int: return int(...) (got {type(actual).__name__})"]
+                return [("numpy integer instead of int",
+                         f"return int(...) (got {type(actual).__name__})")]
             if abs(int(actual) - expected) == 1:
-                return ["off by one: count the window positions, floor((n + 2p - span) / s) + 1"]
+                return [("off by one", "count the window positions, floor((n + 2p - span) / s) + 1")]
         if isinstance(actual, tuple) and isinstance(expected, tuple) and any(
             isinstance(v, float) for v in actual
         ):
-            return ["float instead of int: sizes are whole numbers; use // and int(...)"]
+            return [("float instead of int", "sizes are whole numbers; use // and int(...)")]
         return []
     if actual.ndim != expected.ndim or actual.shape == expected.shape:
         return []
     if actual.shape == expected.shape[::-1] and actual.ndim == 2:
-        return ["height and width swapped: the output has shape (rows, columns) = "
-                f"{expected.shape}, yours is {actual.shape}"]
+        return [("height and width swapped",
+                 f"the output has shape (rows, columns) = {expected.shape}, yours is {actual.shape}")]
     differences = {a - e for a, e in zip(actual.shape, expected.shape, strict=True)}
     if differences <= {-1, 0, 1} and differences != {0}:
-        return [f"off-by-one output size: expected {expected.shape}, got {actual.shape}; the valid "
-                "output along an axis has n - k + 1 positions (with stride: floor((n - span) / s) + 1)"]
+        return [("off-by-one output size",
+                 f"expected {expected.shape}, got {actual.shape}; the valid output along an axis has "
+                 "n - k + 1 positions (with stride: floor((n - span) / s) + 1)")]
     return []

@@ -151,7 +151,7 @@ def _judge_function(ctx: Context, prepared: Prepared, name: str, run) -> Exercis
     result = judge.judge(spec, built, outcomes, prepared.expected[name], ctx.refs, prepared.digests[name],
                          problem=problem, missing_reason=missing_reason)
     cells = {check.cell: check.earned for check in result.checks}
-    return Exercise(name, result.score, result.max_score, result.feedback(), cells)
+    return Exercise(name, result.score, result.max_score, result.feedback(), cells, result.figure())
 
 
 def _cell_hint(errors: list[dict]) -> str:

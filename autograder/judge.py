@@ -3,10 +3,13 @@ and the feedback a student reads. Used by both the CLI grader and the nbgrader h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from autograder import compare, diagnose, worker
+import numpy as np
+
+from autograder import compare, diagnose, pictures, worker
 from autograder.cases import BuiltCase, FunctionCases
 from autograder.course import FROM_SCRATCH
 
@@ -17,7 +20,19 @@ class GroupResult:
     points: float
     earned: float
     failure: str | None = None  # the first failing case and why
-    diagnoses: list[str] = field(default_factory=list)
+    diagnoses: list[diagnose.Diagnosis] = field(default_factory=list)
+
+
+@dataclass
+class FailedCase:
+    """A failing case with everything a picture or a table of it needs (plain values only)."""
+
+    label: str
+    cell: str
+    call: str  # e.g. "conv_output_size(7, 3, stride=2)"
+    inputs: tuple
+    expected: object
+    actual: object
 
 
 @dataclass
@@ -36,6 +51,7 @@ class FunctionResult:
     name: str
     checks: list[CheckResult]
     problem: str | None = None  # a reason that overrides every case (missing, not from scratch...)
+    failed: list[FailedCase] = field(default_factory=list)  # cases answered with a wrong value, in order
 
     @property
     def score(self) -> float:
@@ -59,8 +75,40 @@ class FunctionResult:
                 lines.append(f"  [{mark}] {group.title} ({_fmt(group.earned)}/{_fmt(group.points)})")
                 if group.failure:
                     lines.append(f"         {group.failure}")
-                lines.extend(f"         likely cause: {text}" for text in group.diagnoses)
+        cause = diagnose.best([group.diagnoses for check in checks for group in check.groups])
+        if cause is not None:
+            lines.append(f"  likely cause: {cause}")
+        lines.extend(self.table(checks))
         return "\n".join(lines)
+
+    def table(self, checks: list[CheckResult] | None = None, rows: int = 6) -> list[str]:
+        """For functions returning sizes: the failing calls with expected and returned values."""
+        cells = {c.cell for c in (self.checks if checks is None else checks)}
+        failed = [f for f in self.failed if f.cell in cells and not isinstance(f.expected, np.ndarray)]
+        if not failed:
+            return []
+        body = [(f.call, compare.shown(f.expected), compare.shown(f.actual)) for f in failed[:rows]]
+        header = ("call", "expected", "returned")
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
+        lines = ["  wrong values:"]
+        for row in [header, *body]:
+            padded = (text.ljust(width) for text, width in zip(row, widths, strict=True))
+            lines.append(("    " + "  ".join(padded)).rstrip())
+        if len(failed) > rows:
+            lines.append(f"    ... and {len(failed) - rows} more")
+        return lines
+
+    def first_array_failure(self) -> FailedCase | None:
+        """The first case answered with a wrong array (what the feedback picture shows)."""
+        return next((f for f in self.failed if isinstance(f.expected, np.ndarray)), None)
+
+    def figure(self) -> str | None:
+        """The feedback picture of the first wrong array, as base64 PNG (None if there is none)."""
+        failed = self.first_array_failure()
+        if failed is None:
+            return None
+        return pictures.failure_png_base64(f"{self.name}: {failed.label}", failed.inputs, failed.expected,
+                                           failed.actual)
 
 
 def _fmt(value: float) -> str:
@@ -75,18 +123,18 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
     A `problem` (function not defined, ready-made convolution used...) scores every cell 0.
     """
     if problem is None and spec.function in FROM_SCRATCH:
-        used = sorted({hit for outcome in student if outcome for hit in outcome.get("forbidden", [])})
+        used = _routines_called(student)
         if used:
             problem = ("not from scratch: the call used " + ", ".join(used[:3]) +
                        "; this function earns no points (see the assignment's rules)")
     by_group: dict[tuple[str, int], list[int]] = {}
     for index, item in enumerate(built):
         by_group.setdefault((item.check, item.group), []).append(index)
-    checks = []
+    checks, failed = [], []
     for check in spec.checks:
         if not any(item.check == check.cell for item in built):
             continue
-        groups, refusals, works = [], [], False
+        groups, refusals, untouched, works = [], [], [], False
         for group_index, group in enumerate(check.groups):
             result = GroupResult(group.title, group.points, 0.0 if problem else group.points)
             indices = by_group.get((check.cell, group_index), [])
@@ -97,24 +145,43 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
                     result.earned = 0.0
                     result.failure = f"{built[index].case.label}: {failure}"
                     result.diagnoses = diagnoses
+                    if not group.check_inputs:
+                        failed.extend(_wrong_value(spec.function, built[index], student[index],
+                                                   reference[index]))
                     break
-                works = works or reference[index]["kind"] == "returned"
+                works = works or (reference[index]["kind"] == "returned" and not group.check_inputs)
             if indices and all(reference[i]["kind"] == "raised" for i in indices):
                 refusals.append(result)
+            elif group.check_inputs:
+                untouched.append(result)
             groups.append(result)
-        # Refusing bad input earns points only from a function that also computes right answers
-        # in the same test cell: "always raise ValueError" must not collect them.
-        for result in refusals:
-            if result.earned and not works:
-                result.earned = 0.0
-                result.failure = "refusing bad input counts only when the function also returns correct results"
+        # Refusing bad input, or leaving the inputs alone, earns points only from a function that
+        # also computes right answers in the same test cell: a stub must not collect them.
+        for gated, why in ((refusals, "refusing bad input"), (untouched, "leaving the inputs unchanged")):
+            for result in gated:
+                if result.earned and not works:
+                    result.earned = 0.0
+                    result.failure = f"{why} counts only when the function also returns correct results"
         checks.append(CheckResult(check.cell, check.points, groups))
-    return FunctionResult(spec.function, checks, problem)
+    return FunctionResult(spec.function, checks, problem, failed)
+
+
+MUTATED = diagnose.Diagnosis("mutated input", "work on a copy (e.g. image = image.astype(float)) instead of "
+                                              "changing the caller's array")
 
 
 def _judge_case(spec, item: BuiltCase, outcome, expected, refs, digests, group, missing_reason):
     if outcome is None:
         return missing_reason, []
+    if group.check_inputs:
+        # This group judges one thing: the caller's arrays come back unchanged. Wrong values cost
+        # points in the other groups, never twice; a function that raised was not checked at all.
+        if outcome["kind"] == "raised":
+            return (f"raised {outcome['exc_types'][0]}: {outcome['message'][:200]} (so whether the inputs "
+                    "stay unchanged could not be checked)"), []
+        if outcome.get("digests") != digests:
+            return "an input array was modified in place", [MUTATED]
+        return None, []
     verdict = compare.compare(outcome, expected, spec.result, any_error=group.any_error)
     if not verdict.passed:
         diagnoses = []
@@ -122,11 +189,41 @@ def _judge_case(spec, item: BuiltCase, outcome, expected, refs, digests, group, 
             diagnoses = diagnose.diagnose(spec.function, refs, item.case, compare.value_of(outcome),
                                           compare.value_of(expected))
         return verdict.detail, diagnoses
-    if group.check_inputs and outcome.get("digests") != digests:
-        return ("an input array was modified in place",
-                ["mutated input: work on a copy (e.g. image = image.astype(float)) instead of "
-                 "changing the caller's array"])
     return None, []
+
+
+def _wrong_value(function: str, item: BuiltCase, outcome, expected) -> list[FailedCase]:
+    """The failing case as a FailedCase, when both sides returned a value (not for raised/missing)."""
+    if not outcome or outcome["kind"] != "returned" or expected["kind"] != "returned":
+        return []
+    case = item.case
+    words = [compare.shown(a) if not isinstance(a, np.ndarray) else f"<{a.shape} array>" for a in case.args]
+    words += [f"{k}={compare.shown(v)}" for k, v in case.kwargs.items()]
+    return [FailedCase(case.label, item.check, f"{function}({', '.join(words)})", case.args,
+                       compare.value_of(expected), compare.value_of(outcome))]
+
+
+def _routines_called(outcomes: list[dict | None]) -> list[str]:
+    """The ready-made routines a function called, as the student wrote them: the first routine hit
+    of each call is the one called directly (later hits are its internals: np.convolve runs
+    numpy.correlate), named without private modules (scipy.signal.correlate2d). The tracer's other
+    notes (threads, ctypes...) are named only when no routine was seen."""
+    routines, notes = [], []
+    for outcome in outcomes:
+        hits = (outcome or {}).get("forbidden") or []
+        named = [_routine(hit) for hit in hits if _routine(hit)]
+        if named and named[0] not in routines:
+            routines.append(named[0])
+        notes.extend(hit for hit in hits if not _routine(hit) and hit not in notes)
+    return routines or notes
+
+
+def _routine(hit: str) -> str | None:
+    """'scipy.signal._signaltools.correlate2d' -> 'scipy.signal.correlate2d'; None for a note."""
+    dotted = hit.split(" (")[0]
+    if not re.fullmatch(r"[A-Za-z_][\w.]*\.\w+", dotted) or dotted.startswith(("ctypes", "cffi", "os.")):
+        return None
+    return re.sub(r"\._\w+(?=\.)", "", dotted)
 
 
 def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: list[BuiltCase]):

@@ -82,4 +82,20 @@ def score(assignment: str, cell: str, function) -> float:
                                                    trace=spec.function in FROM_SCRATCH))
     result = judge.judge(spec, built, outcomes, expected, refs, digests)
     print(result.feedback(result.checks[:1]))
+    _show_figure(result.figure())
     return float(result.checks[0].earned)
+
+
+def _show_figure(figure: str | None) -> None:
+    """The picture of the first wrong array, as this cell's image/png output (so nbgrader's
+    feedback HTML and the formgrader show it)."""
+    if figure is None:
+        return
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # run outside IPython: the printed feedback is all there is
+        return
+    if get_ipython() is None:
+        return
+    display({"image/png": figure, "text/plain": "picture: input, expected, your output, difference"}, raw=True)

@@ -13,6 +13,8 @@ class Exercise:
     max_score: float
     feedback: str
     cells: dict[str, float | None] = field(default_factory=dict)  # nbgrader grade id -> points
+    # The first wrong array answer drawn (autograder.pictures), base64 PNG; None when there is none.
+    figure: str | None = None
 
 
 @dataclass

@@ -28,8 +28,10 @@ def test_hidden_cells_call_the_shared_checks(root, name):
 
 
 def test_contract_sizes_and_asymmetric_kernels_are_covered():
+    from autograder.cases.ps1 import SIZES_TITLE
+
     (contract,) = [g for spec in cases.for_assignment("ps1").values() for c in spec.checks for g in c.groups
-                   if "contract's image sizes" in g.title][:1]
+                   if g.title == SIZES_TITLE][:1]
     built = contract.build(np.random.default_rng(0))
     assert [c.args[0].shape for c in built] == [(8, 8), (12, 10), (10, 10), (12, 8)]
     for case in built:
@@ -54,3 +56,24 @@ def test_asymmetric_handles_thin_kernels():
     rng = np.random.default_rng(1)
     for shape in ((3, 1), (1, 4), (1, 1), (2, 2)):
         assert cases.asymmetric(rng, shape).shape == shape
+
+
+def test_group_titles_speak_to_students():
+    """Titles are printed in feedback: no internal words."""
+    for name in ASSIGNMENTS:
+        for spec in cases.for_assignment(name).values():
+            for check in spec.checks:
+                for group in check.groups:
+                    assert "contract" not in group.title.lower(), group.title
+
+
+@pytest.mark.parametrize(("assignment", "function", "label"), [
+    ("ps1", "convolve2d", "kernel taller but narrower than the image"),
+    ("ps1", "convolve2d", "kernel wider but shorter than the image"),
+    ("ps3", "conv_forward", "weight with 1 input channel for a 3-channel x"),
+])
+def test_the_refusals_the_contract_fixes_are_graded(refs, assignment, function, label):
+    spec = cases.for_assignment(assignment)[function]
+    (item,) = [b for b in cases.build(assignment, spec) if b.case.label == label]
+    with pytest.raises(ValueError):
+        refs[assignment][function](*item.case.args, **item.case.kwargs)

@@ -61,18 +61,138 @@ def test_exceptions():
 
 def test_diagnoses_name_classic_mistakes(refs):
     ps1 = refs["ps1"]
-    image = np.arange(20.0).reshape(4, 5)
+    image = np.arange(20.0).reshape(4, 5) ** 2  # not linear: each kernel variant gives its own output
     kernel = np.array([[1.0, 2.0], [0.0, -1.0]])
     case = Case("x", (image, kernel))
     expected = ps1["conv2d"](image, kernel)
     flipped = ps1["conv2d"](image, kernel[::-1, ::-1])
-    assert any("flipped kernel" in d for d in diagnose("conv2d", ps1, case, flipped, expected))
-    assert any("off-by-one" in d for d in diagnose("conv2d", ps1, case, expected[:-1, :-1], expected))
+    assert [d.title for d in diagnose("conv2d", ps1, case, flipped, expected)] == ["flipped kernel"]
+    (short,) = diagnose("conv2d", ps1, case, expected[:-1, :-1], expected)
+    assert short.title == "off-by-one output size" and not short.specific
     assert diagnose("conv2d", ps1, case, expected + 1, expected) == []
     pads = refs["ps2"]
     same = Case("n=8, k=4", (8, 4))
-    assert any("wrong side" in d for d in diagnose("same_padding", pads, same, (2, 1), (1, 2)))
+    assert any("wrong side" in str(d) for d in diagnose("same_padding", pads, same, (2, 1), (1, 2)))
     pad_case = Case("p", (np.ones((2, 2), dtype=np.uint8), 1))
     wrong_dtype = pads["zero_pad"](np.ones((2, 2), dtype=np.uint8), 1).astype(float)
-    assert any("dtype not kept" in d for d in diagnose("zero_pad", pads, pad_case, wrong_dtype,
+    assert any("dtype not kept" in str(d) for d in diagnose("zero_pad", pads, pad_case, wrong_dtype,
                                                           pads["zero_pad"](*pad_case.args)))
+
+
+# -- judging whole functions in-process: one likely cause, evidence-based labels ------------------
+
+def judged(root, assignment, name, function):
+    """Judge `function` on every hidden case of `name`, in this process (as the nbgrader cells do)."""
+    from autograder import cases, judge, reference
+    from autograder.course import FROM_SCRATCH, get_assignment
+
+    refs = reference.load(root, get_assignment(assignment))
+    spec = cases.for_assignment(assignment)[name]
+    built = cases.build(assignment, spec)
+    expected, digests = judge.reference_outcomes(refs, spec, built)
+    outcomes = [worker.call_traced(function, tuple(judge.copy_value(a) for a in item.case.args),
+                                   {k: judge.copy_value(v) for k, v in item.case.kwargs.items()},
+                                   trace=name in FROM_SCRATCH) for item in built]
+    return judge.judge(spec, built, outcomes, expected, refs, digests)
+
+
+def causes(result) -> list[str]:
+    return [line.strip() for line in result.feedback().splitlines() if line.strip().startswith("likely cause")]
+
+
+def test_a_flipped_kernel_is_named_once(root, refs):
+    conv2d = refs["ps1"]["conv2d"]
+    result = judged(root, "ps1", "conv2d", lambda image, kernel: conv2d(image, np.asarray(kernel)[::-1, ::-1]))
+    assert causes(result) == [f"likely cause: {d}" for d in diagnose_titles(result, "flipped kernel")]
+    assert sum(group.earned < group.points for check in result.checks for group in check.groups) >= 3
+
+
+def diagnose_titles(result, title):
+    from autograder.diagnose import best
+
+    cause = best([g.diagnoses for c in result.checks for g in c.groups])
+    assert cause is not None and cause.title == title, cause
+    return [cause]
+
+
+def test_ignored_dilation_is_not_also_called_off_by_one(root, refs):
+    strided = refs["ps3"]["strided_conv2d"]
+    result = judged(root, "ps3", "strided_conv2d",
+                    lambda image, kernel, stride=1, padding=0, dilation=1: strided(image, kernel, stride, padding))
+    (line,) = causes(result)
+    assert line.startswith("likely cause: dilation ignored:") and "off-by-one" not in result.feedback()
+
+
+def test_conv1d_ignoring_mode_is_told_so(root, refs):
+    conv1d = refs["ps1"]["conv1d"]
+
+    def full_always(signal, kernel, mode="full"):
+        if mode not in ("full", "same", "valid"):
+            raise ValueError(mode)
+        return conv1d(signal, kernel)
+
+    (line,) = causes(judged(root, "ps1", "conv1d", full_always))
+    assert line.startswith("likely cause: mode ignored:")
+
+
+@pytest.mark.parametrize(("times", "label"), [
+    (lambda x, w: np.shape(w)[2] * np.shape(w)[3], "bias added once per kernel tap"),
+    (lambda x, w: np.shape(x)[1], "bias added once per input channel"),
+    (lambda x, w: 7, "bias added 7 times"),
+])
+def test_a_repeated_bias_names_the_loop_it_sits_in(root, refs, times, label):
+    forward = refs["ps3"]["conv_forward"]
+
+    def repeated(x, weight, bias=None, stride=1, padding=0):
+        out = forward(x, weight, stride=stride, padding=padding)
+        if bias is not None:
+            out = out + times(x, weight) * np.asarray(bias, dtype=float)[None, :, None, None]
+        return out
+
+    (line,) = causes(judged(root, "ps3", "conv_forward", repeated))
+    assert line.startswith(f"likely cause: {label}:"), line
+
+
+def test_ready_made_routines_are_named_as_the_student_called_them(root):
+    result = judged(root, "ps1", "conv1d", lambda s, k, mode="full": np.convolve(s, k, mode))
+    assert result.score == 0
+    assert "the call used numpy.convolve;" in result.problem and "correlate" not in result.problem
+
+
+def test_integer_dtype_advice_does_not_assume_zeros_like(root, refs):
+    conv2d = refs["ps1"]["conv2d"]
+
+    def cast(image, kernel):
+        return conv2d(image, kernel).astype(np.asarray(image).dtype)
+
+    (line,) = causes(judged(root, "ps1", "conv2d", cast))
+    assert line.startswith("likely cause: result stored in the image's integer dtype:")
+    assert "zeros_like" not in line
+
+
+def test_the_unchanged_inputs_group_judges_only_mutation(root, refs):
+    conv2d = refs["ps1"]["conv2d"]
+    # Right on float images, wrong on uint8 ones (the first unchanged-inputs case is uint8).
+    result = judged(root, "ps1", "conv2d",
+                    lambda image, kernel: conv2d(image, kernel) + float(np.asarray(image).dtype == np.uint8))
+    groups = {g.title: g for c in result.checks for g in c.groups}
+    assert groups["inputs are never modified"].earned == groups["inputs are never modified"].points
+    stub = judged(root, "ps1", "conv2d", lambda image, kernel: (_ for _ in ()).throw(NotImplementedError()))
+    assert stub.score == 0
+
+
+def test_messages_round_numbers():
+    verdict = compare.compare(outcome(np.array([0.6112539999999999])), outcome(np.array([0.25])), "float-array")
+    assert "expected 0.25, got 0.611254 " in verdict.detail
+    assert compare.describe(np.float64(-5.0)) == "numpy.float64 -5.0"
+    assert compare.number(0.1 + 0.2) == "0.3" and compare.number(1e-12) == "1.0e-12"
+
+
+def test_size_functions_get_a_table_of_wrong_calls(root, refs):
+    size = refs["ps2"]["conv_output_size"]
+    result = judged(root, "ps2", "conv_output_size",
+                    lambda n, k, stride=1, padding=0, dilation=1: size(n, k, stride, padding, 1))
+    lines = result.feedback().splitlines()
+    start = lines.index("  wrong values:")
+    assert lines[start + 1].split() == ["call", "expected", "returned"]
+    assert lines[start + 2].split() == ["conv_output_size(10,", "3,", "dilation=2)", "6", "8"]

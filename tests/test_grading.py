@@ -11,7 +11,8 @@ from tests.conftest import SUBMISSIONS, fixture_notebook
 
 FULL, ZERO, PARTIAL = "full", "zero", "partial"
 
-# behaviour -> {function: verdict or (verdict, text that must appear in its feedback)}; unnamed: full
+# behaviour -> {function: (verdict, text that must appear in its feedback[, text that must not])};
+# unnamed functions: full. A verdict is FULL, ZERO, PARTIAL or the number of points lost.
 EXPECTED = {
     "ps1": {
         "correct-loops": {},
@@ -24,7 +25,11 @@ EXPECTED = {
         "uint8-wrap": {"conv2d": (PARTIAL, "uint8 wrap-around")},
         "off-by-one": {"conv2d": (ZERO, "off-by-one")},  # never right, so no points for refusing bad input
         "swapped-axes": {"conv2d": (PARTIAL, "transposed")},
-        "mutates-input": {"conv2d": ("all-but-1", "modified in place")},
+        "mutates-input": {"conv2d": (1, "modified in place")},
+        "tall-kernel-empty": {"convolve2d": (0.5, "kernel taller but narrower than the image: expected ValueError")},
+        "np-convolve": {"conv1d": (ZERO, "the call used numpy.convolve;", "correlate")},
+        "mode-ignored": {"conv1d": (PARTIAL, "likely cause: mode ignored:", "off-by-one")},
+        "scipy-cast": {"conv2d": (ZERO, "the call used scipy.signal.correlate2d;", "zeros_like")},
         "same-off-by-one": {"conv1d": (PARTIAL, "'same' window")},
         "not-from-scratch-aliased": {"conv2d": (ZERO, "scipy.signal"), "conv1d": (ZERO, "numpy.convolve")},
         "sys-exit": {"conv2d": (ZERO, "SystemExit")},
@@ -47,7 +52,11 @@ EXPECTED = {
     },
     "ps3": {
         "correct": {},
-        "bias-per-input-channel": {"conv_forward": (PARTIAL, "bias added once per input channel")},
+        "bias-per-input-channel": {"conv_forward": (PARTIAL, "likely cause: bias added once per input channel:")},
+        "bias-per-tap": {"conv_forward": (1, "likely cause: bias added once per kernel tap:", "input channel:")},
+        "broadcast-weight": {"conv_forward": (0.5, "weight with 1 input channel for a 3-channel x: expected "
+                                                   "ValueError")},
+        "dilation-ignored": {"strided_conv2d": (PARTIAL, "likely cause: dilation ignored:", "off-by-one")},
         "same-before": {"strided_conv2d": (PARTIAL, "'same' extra pixel on the wrong side")},
     },
 }
@@ -86,7 +95,7 @@ def test_verdicts(tmp_path, contexts, server, assignment, behaviour):
     for exercise in result.exercises:
         if exercise.score is None:
             continue  # written question, graded by hand
-        verdict, text = expectations.get(exercise.name, (FULL, ""))
+        verdict, text, *absent = expectations.get(exercise.name, (FULL, ""))
         label = f"{behaviour}/{exercise.name}: {exercise.score}/{exercise.max_score}\n{exercise.feedback}"
         if verdict == FULL:
             assert exercise.score == exercise.max_score, label
@@ -95,8 +104,13 @@ def test_verdicts(tmp_path, contexts, server, assignment, behaviour):
         elif verdict == PARTIAL:
             assert 0 < exercise.score < exercise.max_score, label
         else:
-            assert exercise.score == exercise.max_score - 1, label
+            assert exercise.score == exercise.max_score - verdict, label
         assert text in exercise.feedback, label
+        assert all(word not in exercise.feedback for word in absent), label
+        assert exercise.feedback.count("likely cause") <= 1, label  # one diagnosis per function
+        assert "np.float64(" not in exercise.feedback, label
+        if exercise.score == exercise.max_score:
+            assert exercise.figure is None, label
     assert "BEGIN SOLUTION" not in str(result.exercises) and "def conv2d" not in str(result.exercises)
 
 

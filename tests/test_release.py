@@ -97,3 +97,57 @@ def test_notebooks_are_valid_nbformat(root):
         for path in (assignment.source_path(root), assignment.release_path(root)):
             nbformat.validate(nbformat.read(path, as_version=4))
             assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def _helpers(root, name: str) -> dict:
+    """The visible-check helpers of a released notebook, defined in a fresh namespace."""
+    import numpy as np
+
+    nb = notebooks.read(ASSIGNMENTS[name].release_path(root))
+    (cell,) = [c for c in nb.cells if notebooks.grade_id(c) == "check_helpers"]
+    namespace = {"np": np}
+    exec(cell.source, namespace)  # noqa: S102 - our own release, read from disk
+    return namespace
+
+
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_visible_check_messages_show_plain_numbers_and_explain_classic_values(root, name):
+    import numpy as np
+
+    helpers = _helpers(root, name)
+    with pytest.raises(AssertionError) as wrong:
+        helpers["check_array"](np.full((3, 3), 5.0), np.full((3, 3), -5.0), "conv2d(4x4 arange, ...)",
+                               meaning={5.0: "marker-flip-7731"})
+    assert "expected -5.0, got 5.0 (9 of 9 values differ); marker-flip-7731" in str(wrong.value)
+    with pytest.raises(AssertionError) as noisy:
+        helpers["check_array"](np.array([0.1 + 0.2]), np.array([0.25]), "x")
+    assert "expected 0.25, got 0.3 " in str(noisy.value) and "np.float64" not in str(noisy.value)
+    with pytest.raises(AssertionError) as pair:
+        helpers["check_equal"]((np.int64(2), 1), (1, 2), "same_padding(8, 4)", meaning={(2, 1): "marker-side-19"})
+    assert str(pair.value) == "same_padding(8, 4): expected (1, 2) (tuple), got (2, 1) (tuple); marker-side-19"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_released_notebook_run_as_handed_out(root, tmp_path, name):
+    """Run top to bottom with the stubs: hidden-test placeholders print nothing (no Out[ ]), and a
+    picture that needs a student's function prints what to do instead of drawing empty axes."""
+    import nbclient
+    import nbformat
+
+    path = ASSIGNMENTS[name].release_path(root)
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}},
+                            kernel_name="python3").execute()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        gid = notebooks.grade_id(cell)
+        if gid.endswith("_hidden"):
+            assert cell.outputs == [], (gid, cell.outputs)
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if "then run this cell again" in text:
+            assert not any("image/png" in o.get("data", {}) for o in cell.outputs), gid
+    waiting = [notebooks.grade_id(c) for c in nb.cells if c.cell_type == "code" and any(
+        "then run this cell again" in o.get("text", "") for o in c.outputs)]
+    assert waiting == {"ps1": ["example_letter"], "ps2": [], "ps3": ["example_channels_picture"]}[name]

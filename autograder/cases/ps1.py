@@ -5,6 +5,7 @@ import numpy as np
 from autograder.cases import Case, Check, FunctionCases, Group, asymmetric
 
 CONTRACT_SIZES = ((8, 8), (12, 10), (10, 10), (12, 8))
+SIZES_TITLE = "8x8, 12x10, 10x10 and 12x8 images with asymmetric 3x3 kernels"
 
 
 def conv2d_visible(rng):
@@ -87,10 +88,12 @@ def convolve2d_mixed(rng):
 
 
 def convolve2d_bad_input(rng):
-    # Not "kernel larger than the image": scipy.signal.convolve2d, which the contract names, swaps.
+    # Unlike scipy.signal.convolve2d, which swaps its inputs, a kernel larger along either axis is refused.
     return [
         Case("1-D image", (np.ones(9), np.ones((3, 3)))),
         Case("3-D image", (np.ones((4, 4, 2)), np.ones((3, 3)))),
+        Case("kernel taller but narrower than the image", (np.ones((3, 8)), np.ones((4, 2)))),
+        Case("kernel wider but shorter than the image", (np.ones((8, 3)), np.ones((2, 4)))),
     ]
 
 
@@ -142,7 +145,7 @@ FUNCTIONS = (
     FunctionCases("conv2d", "float-array", (
         Check("test_conv2d_hidden", (
             Group("the notebook's visible examples", 2, conv2d_visible),
-            Group("the contract's image sizes with asymmetric 3x3 kernels", 2, contract_sizes),
+            Group(SIZES_TITLE, 2, contract_sizes),
             Group("non-square kernels", 1, non_square_kernels),
             Group("integer and uint8 images (no truncation, no wrap-around)", 1, integer_images),
             Group("bad input raises ValueError", 1, conv2d_bad_input),
@@ -152,9 +155,10 @@ FUNCTIONS = (
     FunctionCases("convolve2d", "float-array", (
         Check("test_convolve2d_hidden", (
             Group("the notebook's visible examples", 1, convolve2d_visible),
-            Group("the contract's image sizes with asymmetric 3x3 kernels", 1.5, contract_sizes),
+            Group(SIZES_TITLE, 1.5, contract_sizes),
             Group("non-square kernels and integer images", 1, convolve2d_mixed),
-            Group("bad input raises ValueError", 0.5, convolve2d_bad_input),
+            Group("bad input (not 2-D, kernel larger along an axis) raises ValueError", 0.5,
+                  convolve2d_bad_input),
         )),
     )),
     FunctionCases("conv1d", "array", (

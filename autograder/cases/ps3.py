@@ -89,12 +89,13 @@ def forward_stride_padding(rng):
 
 
 def forward_bias(rng):
+    # Channel counts, kernel sizes and batch sizes differ, so a bias added once per loop names its loop.
     return [
-        Case("C_in=3, C_out=4 with a bias", (np.round(rng.normal(size=(2, 3, 6, 6)), 3),
-                                              np.round(rng.normal(size=(4, 3, 3, 3)), 3)),
+        Case("C_in=3, C_out=4, 2x2 kernels with a bias", (np.round(rng.normal(size=(2, 3, 6, 6)), 3),
+                                                         np.round(rng.normal(size=(4, 3, 2, 2)), 3)),
              {"bias": np.array([1.5, -2.0, 0.25, 7.0])}),
-        Case("C_in=2, C_out=3 with a bias and padding 1", (np.round(rng.normal(size=(1, 2, 5, 7)), 3),
-                                                          np.round(rng.normal(size=(3, 2, 2, 2)), 3)),
+        Case("C_in=2, C_out=3, 3x3 kernels with a bias and padding 1",
+             (np.round(rng.normal(size=(1, 2, 5, 7)), 3), np.round(rng.normal(size=(3, 2, 3, 3)), 3)),
              {"bias": np.array([-1.0, 0.5, 3.0]), "padding": 1}),
     ]
 
@@ -104,6 +105,25 @@ def forward_bad_input(rng):
     return [
         Case("weight with 2 input channels for a 3-channel x", (x, np.ones((4, 2, 3, 3)))),
         Case("weight with 4 input channels for a 3-channel x", (x, np.ones((1, 4, 1, 1)))),
+        # A weight with C_in = 1 must not broadcast over the 3 channels.
+        Case("weight with 1 input channel for a 3-channel x", (x, np.arange(1.0, 10.0).reshape(1, 1, 3, 3))),
+    ]
+
+
+def strided_unchanged(rng):
+    return [
+        Case("9x8 float image, 3x2 kernel, stride 2, padding 1: inputs must come back unchanged",
+             (np.round(rng.normal(size=(9, 8)), 3), asymmetric(rng, (3, 2))), {"stride": 2, "padding": 1}),
+        Case("int32 image, 'same' padding: inputs must come back unchanged",
+             (rng.integers(-9, 9, size=(7, 7)).astype(np.int32), asymmetric(rng, (3, 3))), {"padding": "same"}),
+    ]
+
+
+def forward_unchanged(rng):
+    return [
+        Case("N=2, C_in=3, C_out=2 with a bias, padding 1: inputs must come back unchanged",
+             (np.round(rng.normal(size=(2, 3, 6, 5)), 3), np.round(rng.normal(size=(2, 3, 3, 3)), 3)),
+             {"bias": np.array([0.5, -1.0]), "padding": 1}),
     ]
 
 
@@ -140,7 +160,8 @@ FUNCTIONS = (
     FunctionCases("strided_conv2d", "float-array", (
         Check("test_strided_conv2d_hidden", (
             Group("the notebook's visible examples", 2, strided_visible),
-            Group("strides and paddings", 1.5, strides_and_paddings, check_inputs=True),
+            Group("strides and paddings", 1, strides_and_paddings),
+            Group("inputs are never modified", 0.5, strided_unchanged, check_inputs=True),
             Group("dilation", 1, dilations),
             # The contract fixes no error behaviour for strided_conv2d: bad input is not graded.
             Group("'same' and 'valid' padding, even kernels, stride > 1", 1.5, same_and_valid),
@@ -149,10 +170,12 @@ FUNCTIONS = (
     FunctionCases("conv_forward", "float-array", (
         Check("test_conv_forward_hidden", (
             Group("the notebook's visible examples", 2, forward_visible),
-            Group("random batches and channel counts", 1.5, forward_random, check_inputs=True),
+            Group("random batches and channel counts", 1, forward_random),
+            Group("inputs are never modified", 0.5, forward_unchanged, check_inputs=True),
             Group("stride and padding", 1, forward_stride_padding),
             Group("bias per output channel", 1, forward_bias),
-            Group("a channel mismatch raises ValueError", 0.5, forward_bad_input),
+            Group("a channel mismatch (including a 1-channel weight) raises ValueError", 0.5,
+                  forward_bad_input),
         )),
     )),
     # The contract asks for torch's values (torch has no integer pooling), not a dtype: "array".

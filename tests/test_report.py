@@ -1,0 +1,123 @@
+"""`python -m autograder report`: the class report from stored results, read in a real browser."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from autograder import report, sample_class
+from autograder.course import get_assignment
+from tests.conftest import json_lines, make_course, run_grader
+from tests.test_compare import judged
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def test_the_report_reads_what_the_judge_writes(root, refs):
+    conv2d = refs["ps1"]["conv2d"]
+    result = judged(root, "ps1", "conv2d", lambda image, kernel: conv2d(image, np.asarray(kernel)[::-1, ::-1]))
+    parsed = report.parse_feedback(result.feedback())
+    assert parsed.groups == [(g.title, g.earned == g.points) for c in result.checks for g in c.groups]
+    assert parsed.cause == "flipped kernel" and parsed.ready_made is None and parsed.problems == []
+    scratch = judged(root, "ps1", "conv1d", lambda s, k, mode="full": np.convolve(s, k, mode))
+    assert report.parse_feedback(scratch.feedback()).ready_made == "numpy.convolve"
+
+
+def test_without_stored_results_it_says_what_to_do(tmp_path):
+    from autograder.course import CourseError
+
+    with pytest.raises(CourseError, match="grade first with 'python -m autograder grade ps1'"):
+        report.load_results(tmp_path, get_assignment("ps1"))
+
+
+# Student names only this class carries, so the report can only have learnt them from grading.
+CLASS = {"ada_ok": "correct", "zed_flip": "flipped-kernel", "al_flip": "flipped-kernel", "quin_same": "same-off-by-one",
+         "fay_scipy": "not-from-scratch", "dee_empty": "untouched", "bo_ok": "correct", "pat_part": "partial"}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("report") / "course")
+    sample_class.write_class(course, get_assignment("ps1"), CLASS)
+    broken = course / "submitted" / "kit_broken" / "ps1"
+    broken.mkdir(parents=True)
+    (broken / "convolution.ipynb").write_text("{ this is not a notebook")
+    graded = run_grader(course, "grade", "ps1", "--json", "--no-gradebook")
+    assert graded.returncode == 1, graded.stderr[-2000:]  # one notebook could not be graded
+    results = {r["student"]: r for r in json_lines(graded)}
+    html, table = course / "class.html", course / "class.csv"
+    done = run_grader(course, "report", "ps1", "--html", str(html), "--csv", str(table))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"class report: {html}" in done.stdout
+    return course, results, html, table
+
+
+@pytest.mark.slow
+def test_the_csv_has_a_column_per_function_and_the_graders_scores(graded_class):
+    _, results, _, table = graded_class
+    rows = list(csv.DictReader(table.open()))
+    assert [row["student"] for row in rows] == sorted(results)
+    for row in rows:
+        graded = results[row["student"]]
+        for exercise in graded["exercises"]:
+            if exercise["name"] in ("conv2d", "convolve2d", "conv1d"):
+                assert float(row[exercise["name"]]) == exercise["score"], row
+        assert float(row["total"]) == graded["score"] and row["status"] == graded["status"]
+
+
+@pytest.mark.slow
+def test_the_page_opens_from_disk_in_chromium_with_every_part(graded_class, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    course, results, html, _ = graded_class
+    requests = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(html.as_uri())
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        headings = page.locator("h2").all_inner_texts()
+        images = page.evaluate("[...document.images].map(i => [i.src.slice(0, 21), i.naturalWidth])")
+        tables = {h: page.locator(f"h2#{h} + table, h2#{h} + p + table").first.inner_text()
+                  for h in ("mistakes", "ready-made", "not-graded", "groups", "distribution")}
+        browser.close()
+    assert headings == ["Score distribution per function", "Checks: difficulty and discrimination",
+                        "Classic mistakes", "Ready-made convolutions", "Could not be graded"]
+    assert len(images) == 2 and all(src == "data:image/png;base64" and width > 300 for src, width in images)
+    assert all(url.startswith(("file://", "data:")) for url in requests), requests  # nothing fetched
+    # Who made which mistake: learnt from the grading, per student.
+    flip = next(line for line in tables["mistakes"].splitlines() if "flipped kernel" in line)
+    assert flip.split("\t")[2:] == ["2", "al_flip, zed_flip"]
+    assert "quin_same" in next(line for line in tables["mistakes"].splitlines() if "'same' window" in line)
+    assert tables["ready-made"].splitlines()[1].split("\t") == ["fay_scipy", "conv2d", "scipy.signal.correlate2d"]
+    broken = next(line for line in tables["not-graded"].splitlines() if line.startswith("kit_broken"))
+    assert results["kit_broken"]["error"] in broken
+    groups = [line.split("\t") for line in tables["groups"].splitlines()[1:]]
+    graded = [r for r in results.values() if r["status"] == "graded"]
+    for function, title, passed, *_ in groups:
+        lines = [e["feedback"] for r in graded for e in r["exercises"] if e["name"] == function]
+        share = sum(f"[ok ] {title} (" in text for text in lines) / len(lines)
+        assert passed == f"{100 * share:.0f}%", (function, title)
+    summary = tables["distribution"].splitlines()
+    conv2d = [r_["exercises"][0]["score"] for r_ in graded]
+    assert summary[1].split("\t")[:3] == ["conv2d", "8", f"{sum(conv2d) / len(conv2d):.2f}"]
+
+
+def test_no_stored_results_is_a_usage_error(tmp_path):
+    course = make_course(tmp_path / "course")
+    done = run_grader(course, "report", "ps1", "--csv", str(tmp_path / "x.csv"))
+    assert done.returncode == 2 and "grade first" in done.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_stored_results_are_only_read(graded_class):
+    course = graded_class[0]
+    folder = course / ".autograder" / "results" / "ps1"
+    before = {p.name: p.read_bytes() for p in folder.glob("*.json")}
+    assert run_grader(course, "report", "ps1", "--csv", str(course / "again.csv")).returncode == 0
+    assert {p.name: p.read_bytes() for p in folder.glob("*.json")} == before
+    assert all("result" in json.loads(data) for data in before.values())
