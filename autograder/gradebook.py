@@ -131,6 +131,19 @@ def feedback_by_cell(result: NotebookResult) -> dict[str, str]:
     return shown
 
 
+def figures_by_cell(result: NotebookResult) -> dict[str, str]:
+    """The picture of a function's first wrong array (base64 PNG), under its last test cell."""
+    return {list(exercise.cells)[-1]: exercise.figure for exercise in result.exercises
+            if exercise.figure and exercise.cells}
+
+
+def figure_output(png_base64: str):
+    import nbformat
+
+    return nbformat.v4.new_output("display_data", data={
+        "image/png": png_base64, "text/plain": "picture: input, expected, your output, difference"})
+
+
 def feedback_output(text: str):
     """A display output that renders wrapped in nbgrader's HTML (and as plain text elsewhere)."""
     import nbformat
@@ -318,6 +331,7 @@ class GradebookWriter:
         from nbgrader import utils
 
         shown = feedback_by_cell(result)
+        pictures = figures_by_cell(result)
         reason = f"not graded: {result.error}" if result.status != "graded" else None
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
@@ -327,4 +341,6 @@ class GradebookWriter:
             if text is None and gid in self.auto_cells:
                 text = "visible check: scored in the graded cells of this function"
             cell.outputs = [feedback_output(text)] if text else []
+            if reason is None and gid in pictures:
+                cell.outputs.append(figure_output(pictures[gid]))
             cell.execution_count = None
