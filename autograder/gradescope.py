@@ -28,8 +28,8 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder import notebooks, sandbox
-from autograder.course import ASSIGNMENTS, Assignment, CourseError, get_assignment
+from autograder import sandbox
+from autograder.course import Assignment, CourseError, get_assignment
 from autograder.results import NotebookResult
 from autograder.submissions import Submission
 
@@ -209,21 +209,6 @@ def student_key(metadata_path: Path) -> tuple[str | None, str]:
     return "+".join(ids), names
 
 
-def other_assignment(assignment: Assignment, path: Path) -> Assignment | None:
-    """The course's other assignment whose notebook this is, judged by its nbgrader answer cells."""
-    try:
-        nb = notebooks.read(path)
-    except notebooks.NotebookError:
-        return None  # grading reports the unreadable notebook
-    ids = {notebooks.grade_id(cell) for cell in nb.cells} - {None}
-    if not ids or ids & set(assignment.functions):
-        return None
-    for other in ASSIGNMENTS.values():
-        if other is not assignment and ids & set(other.functions):
-            return other
-    return None
-
-
 def pick_submission(course: Path, assignment: Assignment, folder: Path, student: str) -> tuple[Submission, list[str]]:
     """The notebook to grade in Gradescope's submission folder (or a Submission carrying the problem)
     and notes about what else was uploaded."""
@@ -237,21 +222,16 @@ def pick_submission(course: Path, assignment: Assignment, folder: Path, student:
     if not found:
         return Submission(student, expected, f"no notebook was uploaded: upload {released}"), []
     usable = [s for s in found if s.problem is None]
-    if len(usable) != 1:
+    if len(found) > 1 and not usable:
         names = ", ".join(sorted(s.path.relative_to(folder).as_posix() for s in found))
         return Submission(student, found[0].path,
                           f"{len(found)} notebooks were uploaded ({names}) and none is named {released}: "
                           f"upload only {released}"), []
-    chosen = usable[0].path
+    chosen = usable[0] if usable else found[0]  # one notebook: graded, or refused with its reason
     others = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")
-                    if p != chosen and ".ipynb_checkpoints" not in p.parts)
+                    if p != chosen.path and ".ipynb_checkpoints" not in p.parts)
     notes = [f"Also uploaded, not graded: {', '.join(others)}."] if others else []
-    wrong = other_assignment(assignment, chosen)
-    if wrong is not None:
-        return Submission(student, chosen,
-                          f"{chosen.name} is the notebook of {wrong.name} ({wrong.notebook}.ipynb), not of "
-                          f"{assignment.name}: upload your {released}"), notes
-    return Submission(student, chosen), notes
+    return Submission(student, chosen.path, chosen.problem), notes
 
 
 def withhold_hidden_details(feedback: str, when: str) -> tuple[str, bool]:

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from autograder import gradescope, sandbox
+from autograder.cases import ps1 as ps1_cases
 from tests.conftest import ROOT, fixture_notebook, json_lines, make_course, run_grader
 
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility"}
@@ -159,7 +160,7 @@ def test_buggy_submission_hides_hidden_case_details_until_the_due_date(container
     assert conv2d["score"] == full["conv2d"]["score"] < conv2d["max_score"] and conv2d["status"] == "failed"
     assert conv2d["visibility"] == "visible"  # the score is always shown
     lines = full["conv2d"]["feedback"].splitlines()
-    (header,) = [i for i, line in enumerate(lines) if "[FAIL] the contract's image sizes" in line]
+    (header,) = [i for i, line in enumerate(lines) if f"[FAIL] {ps1_cases.SIZES_TITLE}" in line]
     hidden_line = lines[header + 1]  # a hidden group's failing case, with its values
     assert "8x8 float image" in hidden_line and hidden_line not in conv2d["output"]
     assert "details of this hidden case: shown after the due date" in conv2d["output"]

@@ -10,9 +10,10 @@ import nbformat
 import pytest
 
 from autograder import notebook_checks, notebooks
+from autograder.cases import ps1 as ps1_cases
 from tests.conftest import fixture_notebook, json_lines, make_course, nbgrader, run_grader
 
-SEEDED_GROUP = "the contract's image sizes"
+SEEDED_GROUP = ps1_cases.SIZES_TITLE
 FLIPPED = {"alice": "flipped-kernel", "bob": "flipped-kernel", "carol": "correct-loops"}
 
 
