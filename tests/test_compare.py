@@ -196,3 +196,13 @@ def test_size_functions_get_a_table_of_wrong_calls(root, refs):
     start = lines.index("  wrong values:")
     assert lines[start + 1].split() == ["call", "expected", "returned"]
     assert lines[start + 2].split() == ["conv_output_size(10,", "3,", "dilation=2)", "6", "8"]
+
+
+def test_a_specific_cause_beats_a_more_frequent_generic_one():
+    from autograder.diagnose import Diagnosis, best
+
+    generic = Diagnosis("off-by-one output size", "count", specific=False)
+    flipped, bias = Diagnosis("flipped kernel", "no flip"), Diagnosis("bias ignored", "add it")
+    assert best([[generic], [generic], [flipped]]) is flipped
+    assert best([[bias], [flipped], [flipped]]) is flipped  # then the one explaining most groups
+    assert best([[], []]) is None
