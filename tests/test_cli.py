@@ -182,7 +182,7 @@ def test_killed_run_resumes_with_exactly_one_result_per_submission(course):
     results = json_lines(resumed)
     assert sorted(r["student"] for r in results) == sorted(students)
     for result in results:
-        expected = 17 if students[result["student"]] == "correct" else 10
+        expected = 17 if students[result["student"]] == "correct" else 11  # flipped conv2d: 2 of 8
         assert result["score"] == expected, result["student"]
     assert len(list((course / ".autograder" / "results" / "ps1").glob("*.json"))) == len(students)
     assert not list((course / ".autograder" / "results" / "ps1").glob(".tmp-*"))
@@ -226,7 +226,7 @@ def test_two_graders_on_one_course_do_not_corrupt_it(course):
         rows = [row for row in csv.DictReader(handle) if row["assignment"] == "ps1"]
     assert sorted(row["student_id"] for row in rows) == sorted(students)  # one row each
     for row in rows:
-        assert float(row["raw_score"]) == (17 if students[row["student_id"]] == "correct-loops" else 10)
+        assert float(row["raw_score"]) == (17 if students[row["student_id"]] == "correct-loops" else 11)
 
 
 @pytest.mark.slow

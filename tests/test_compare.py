@@ -196,3 +196,28 @@ def test_size_functions_get_a_table_of_wrong_calls(root, refs):
     start = lines.index("  wrong values:")
     assert lines[start + 1].split() == ["call", "expected", "returned"]
     assert lines[start + 2].split() == ["conv_output_size(10,", "3,", "dilation=2)", "6", "8"]
+
+
+def test_a_specific_cause_beats_a_more_frequent_generic_one():
+    from autograder.diagnose import Diagnosis, best
+
+    generic = Diagnosis("off-by-one output size", "count", specific=False)
+    flipped, bias = Diagnosis("flipped kernel", "no flip"), Diagnosis("bias ignored", "add it")
+    assert best([[generic], [generic], [flipped]]) is flipped
+    assert best([[bias], [flipped], [flipped]]) is flipped  # then the one explaining most groups
+    assert best([[], []]) is None
+
+
+def test_cut_off_fractions_are_recognised_despite_float_rounding(refs):
+    """A box blur summed window by window lands on 15.9999999 where the reference has 16.0: cut to an
+    integer dtype it gives 15, which is still the same mistake."""
+    ps1 = refs["ps1"]
+    image, box = np.arange(36).reshape(6, 6), np.full((3, 3), 1 / 9)
+    stored = np.zeros((4, 4), dtype=image.dtype)
+    for i in range(4):
+        for j in range(4):
+            stored[i, j] = np.sum(image[i:i + 3, j:j + 3] * box)
+    expected = ps1["conv2d"](image, box)
+    assert not np.array_equal(stored, np.trunc(expected))  # rounding went both ways
+    titles = [d.title for d in diagnose("conv2d", ps1, Case("box", (image, box)), stored, expected)]
+    assert titles[0] == "result stored in the image's integer dtype"

@@ -121,3 +121,29 @@ def test_stored_results_are_only_read(graded_class):
     assert run_grader(course, "report", "ps1", "--csv", str(course / "again.csv")).returncode == 0
     assert {p.name: p.read_bytes() for p in folder.glob("*.json")} == before
     assert all("result" in json.loads(data) for data in before.values())
+
+
+def _result(student, score, groups, cause=None):
+    from autograder.results import Exercise, NotebookResult
+
+    lines = [f"conv2d: {score:g} / 8"]
+    lines += [f"  [{'ok ' if ok else 'FAIL'}] {title} ({1 if ok else 0}/1)" for title, ok in groups]
+    if cause:
+        lines.append(f"  likely cause: {cause}: advice")
+    exercise = Exercise("conv2d", score, 8.0, "\n".join(lines))
+    return NotebookResult(student, "ps1", "convolution", f"{student}.ipynb", "graded", None, score, 20.0, [exercise])
+
+
+def test_difficulty_and_discrimination_follow_the_definitions():
+    # Ten students by total score s0 (lowest) .. s9 (highest): the top fifth is s8, s9, the bottom s0, s1.
+    results = []
+    for i in range(10):
+        hard = i >= 8  # only the two best pass "hard"
+        inverted = i < 2  # only the two weakest pass "inverted"
+        results.append(_result(f"s{i}", float(i), [("easy", True), ("hard", hard), ("inverted", inverted)],
+                               cause="flipped kernel" if i in (3, 5) else None))
+    rows = {r["group"]: r for r in report.ClassReport(get_assignment("ps1"), results).group_statistics()}
+    assert rows["easy"]["passed"] == 1.0 and rows["easy"]["discrimination"] == 0.0
+    assert rows["hard"]["passed"] == 0.2 and rows["hard"]["discrimination"] == 1.0
+    assert rows["inverted"]["discrimination"] == -1.0
+    assert report.ClassReport(get_assignment("ps1"), results).mistakes() == [("conv2d", "flipped kernel", ["s3", "s5"])]

@@ -20,6 +20,7 @@ def strides_and_paddings(rng):
     for (h, w), (kh, kw), stride, padding in (
         ((9, 11), (3, 3), 2, 0), ((12, 10), (3, 2), (2, 3), 1), ((8, 8), (2, 2), 3, (2, 0)),
         ((10, 7), (4, 3), (1, 2), (1, 2)), ((7, 7), (3, 3), 3, 2), ((6, 13), (1, 5), (2, 4), 0),
+        ((8, 7), (3, 2), 1, 0),  # the defaults: plain valid cross-correlation
     ):
         cases.append(Case(f"{h}x{w} image, {kh}x{kw} kernel, stride={stride!r}, padding={padding!r}",
                           (np.round(rng.normal(size=(h, w)), 3), asymmetric(rng, (kh, kw))),
