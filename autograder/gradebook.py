@@ -262,11 +262,12 @@ class GradebookWriter:
         if result.status == "graded":
             try:
                 out = self.sanitized(nbformat.read(result.path, as_version=4))
+                self.attach_feedback(out, result)
             except Exception:  # noqa: BLE001 - graded, but nbgrader cannot restore it: show the release
                 out = None
         if out is None:
             out = self.not_graded_notebook(result)
-        self.attach_feedback(out, result)
+            self.attach_feedback(out, result)
         path = self.autograded_path(result.student)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
@@ -280,6 +281,7 @@ class GradebookWriter:
         """What `nbgrader autograde` makes of a submitted notebook before running it: outputs
         cleared, duplicated grade ids dropped, the kernelspec and every locked cell (and any
         deleted grade cell) restored from the release recorded in the gradebook."""
+        import nbformat
         from nbconvert.preprocessors import Preprocessor
         from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells
 
@@ -296,6 +298,7 @@ class GradebookWriter:
         # our feedback lives in the test cells: a student who deleted one gets it back
         nb, _ = overwrite.add_missing_grade_cells(nb, resources)
         nb, _ = overwrite.add_missing_task_cells(nb, resources)
+        nb = nbformat.from_dict(nb)  # cells OverwriteCells added back hold plain dicts
         nb, _ = CheckCellMetadata(config=self.config).preprocess(nb, resources)
         return nb
 
@@ -322,7 +325,7 @@ class GradebookWriter:
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
                 continue
-            gid = cell.metadata.nbgrader.get("grade_id")
+            gid = cell.metadata["nbgrader"].get("grade_id")
             text = reason or shown.get(gid)
             if text is None and gid in self.auto_cells:
                 text = "visible check: scored in the graded cells of this function"
