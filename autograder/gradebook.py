@@ -282,30 +282,52 @@ class GradebookWriter:
     # -- writing --------------------------------------------------------------------------------
 
     def record(self, result: NotebookResult) -> None:
-        """Scores, timestamp and late penalty into the gradebook; the autograded notebook beside."""
-        gb, name, notebook_id = self.gradebook, self.assignment.name, self.assignment.notebook
-        folder = submission_folder(self.root, result)
-        timestamp = read_timestamp(folder)
+        self.record_many([result])
+
+    def record_many(self, results: list[NotebookResult]) -> None:
+        """Scores, timestamps and late penalties into the gradebook in one transaction, then the
+        autograded notebooks beside. When this returns, all of them are committed."""
+        from nbgrader.api import MissingEntry
+
+        gb, name = self.gradebook, self.assignment.name
+        folders = [submission_folder(self.root, result) for result in results]
         with locked(self.root), warnings.catch_warnings():
             # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
             warnings.simplefilter("ignore", category=Warning)
-            gb.update_or_create_student(result.student)
-            submission = gb.update_or_create_submission(name, result.student, timestamp=timestamp)
-            notebook = gb.find_submission_notebook(notebook_id, name, result.student)
-            scores = self.expected_auto_scores(result)
-            for grade in notebook.grades:
-                if grade.name in scores:
-                    grade.auto_score = scores[grade.name]
-                    grade.needs_manual_grade = grade.manual_score is not None
-                elif result.status != "graded":  # written answers of a submission we could not read
-                    grade.auto_score, grade.needs_manual_grade = 0.0, False
-                else:  # a written answer: waits for a human unless one has graded it
-                    grade.auto_score = None
-                    grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
+            for result, folder in zip(results, folders, strict=True):
+                timestamp = read_timestamp(folder)
+                try:
+                    gb.find_student(result.student)
+                except MissingEntry:
+                    gb.add_student(result.student)
+                try:
+                    submission = gb.find_submission(name, result.student)
+                    submission.timestamp = timestamp
+                except MissingEntry:
+                    submission = gb.add_submission(name, result.student, timestamp=timestamp)
+                self._set_scores(submission, result)
             gb.db.commit()
+        for result, folder in zip(results, folders, strict=True):
+            self._write_autograded(result, folder)
+
+    def _set_scores(self, submission, result: NotebookResult) -> None:
+        notebook = self.gradebook.find_submission_notebook(self.assignment.notebook, self.assignment.name,
+                                                           result.student)
+        scores = self.expected_auto_scores(result)
+        for grade in notebook.grades:
+            if grade.name in scores:
+                grade.auto_score = scores[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None
+            elif result.status != "graded":  # written answers of a submission we could not read
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
+            else:  # a written answer: waits for a human unless one has graded it
+                grade.auto_score = None
+                grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
+        notebook.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            self.gradebook.db.flush()
+            self.gradebook.db.refresh(notebook)  # its score, with the grades just set
             notebook.late_submission_penalty = self._late_penalty(submission, notebook)
-            gb.db.commit()
-        self._write_autograded(result, folder)
 
     def _late_penalty(self, submission, notebook) -> float | None:
         """nbgrader's AssignLatePenalties, with the plugin the course configured."""
