@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="report the sandbox level in force")
     demo = commands.add_parser("demo", help="run the whole cycle on a built-in sample class")
     demo.add_argument("--dir", default="demo", help="where to build the demo course (default: demo/)")
-    bench = commands.add_parser("bench", help="compare throughput with nbgrader autograde")
-    bench.add_argument("-n", "--size", type=_positive(int), default=100, help="submissions (default 100)")
+    bench = commands.add_parser("bench", help="latency and scale figures against nbgrader autograde")
+    bench.add_argument("-n", "--size", type=_positive(int), default=40, help="class size (default: 40)")
+    bench.add_argument("--large", type=_positive(int), default=0,
+                       help="size of the large class (default: 25 times the class size)")
     bench.add_argument("--dir", default="bench", help="where to build the class (default: bench/)")
     report = commands.add_parser("report", help="the class report of an assignment (HTML page, CSV)")
     report.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from autograder.bench import run_bench
 
-            return run_bench(find_course_root(), Path(args.dir), args.size)
+            return run_bench(find_course_root(), Path(args.dir), args.size, args.large or None)
         if args.command == "gradescope":
             return _gradescope(args)
         if args.command == "report":

@@ -73,25 +73,56 @@ def course_config(root: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
+def alembic_head() -> str:
+    """The schema version nbgrader stamps a new gradebook with, read from nbgrader's own alembic
+    scripts in this process (nbgrader itself spawns the `alembic heads` command for it)."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
+def stamp_in_process() -> None:
+    """Make nbgrader's Gradebook create a new database without a subprocess: same tables
+    (SQLAlchemy's create_all, as before), same alembic_version row."""
+    import nbgrader.api
+
+    if getattr(nbgrader.api.get_alembic_version, "__module__", "") != __name__:
+        head = alembic_head()
+
+        def get_alembic_version() -> str:
+            return head
+
+        nbgrader.api.get_alembic_version = get_alembic_version
+
+
 def ensure_assignment(root: Path, assignment: Assignment) -> None:
-    """Make sure the gradebook knows the assignment's cells (as `nbgrader generate_assignment`
-    records them). Released into a throwaway folder, so assignments/ is never touched.
-    Call it holding `locked(root)`."""
+    """Make sure the gradebook knows the assignment's cells, as `nbgrader generate_assignment`
+    records them: nbgrader's GenerateAssignment, run in this process through nbgrader's API,
+    released into a throwaway folder (assignments/ is never touched). Call it holding `locked(root)`."""
     from nbgrader.api import Gradebook, MissingEntry
 
     _scripts_on_path()
+    stamp_in_process()
     with Gradebook(db_url(root), COURSE_ID) as gb:
         try:
             gb.find_notebook(assignment.notebook, assignment.name)
             return
         except MissingEntry:
             pass
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
     with tempfile.TemporaryDirectory() as release:
-        done = nbgrader_command(root, "generate_assignment", assignment.name, "--force",
-                                f"--CourseDirectory.release_directory={release}",
-                                f"--db={db_url(root)}")
-    if done.returncode != 0:
-        raise RuntimeError(f"nbgrader could not register {assignment.name} in the gradebook:\n{done.stderr[-2000:]}")
+        config = course_config(root)
+        config.CourseDirectory.root = str(root)
+        config.CourseDirectory.release_directory = release
+        config.CourseDirectory.db_url = db_url(root)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        done = api.generate_assignment(assignment.name, force=True)
+    if not done.get("success"):
+        raise RuntimeError(f"nbgrader could not register {assignment.name} in the gradebook:\n"
+                           f"{(done.get('error') or done.get('log') or '')[-2000:]}")
 
 
 def submission_folder(root: Path, result: NotebookResult) -> Path:
@@ -174,6 +205,32 @@ def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> N
             (autograded / name).write_text(secrets.token_hex(64))
 
 
+class SourceCells:
+    """The part of nbgrader's Gradebook that OverwriteCells reads (the release's cells of one
+    notebook), loaded from the gradebook once per run instead of queried per cell."""
+
+    def __init__(self, gradebook, assignment: Assignment):
+        from nbgrader.api import MissingEntry
+
+        self.missing = MissingEntry
+        self.notebook = gradebook.find_notebook(assignment.notebook, assignment.name)
+        self.source = {cell.name: cell for cell in self.notebook.source_cells}
+        self.graded = {cell.name: cell for cell in [*self.notebook.grade_cells, *self.notebook.task_cells]}
+
+    def find_notebook(self, notebook_id, assignment_id):
+        return self.notebook
+
+    def find_source_cell(self, name, notebook_id, assignment_id):
+        if name not in self.source:
+            raise self.missing(name)
+        return self.source[name]
+
+    def find_graded_cell(self, name, notebook_id, assignment_id):
+        if name not in self.graded:
+            raise self.missing(name)
+        return self.graded[name]
+
+
 class GradebookWriter:
     """One gradebook session for a grading run; each result is committed when it is recorded (so
     a killed run loses nothing), under a lock file shared with other graders of the course."""
@@ -197,6 +254,9 @@ class GradebookWriter:
         self.auto_cells = {c.name for c in source.grade_cells if c.cell_type == "code"} - \
             {c.name for c in source.solution_cells}
         self.late = LateSubmissionPlugin(config=self.config)
+        self.source = SourceCells(self.gradebook, self.assignment)
+        self.released_meta = {meta["grade_id"]: meta for cell in self.release.cells
+                              if (meta := cell.metadata.get("nbgrader")) and "grade_id" in meta}
         return self
 
     def __exit__(self, *exc):
@@ -235,30 +295,52 @@ class GradebookWriter:
     # -- writing --------------------------------------------------------------------------------
 
     def record(self, result: NotebookResult) -> None:
-        """Scores, timestamp and late penalty into the gradebook; the autograded notebook beside."""
-        gb, name, notebook_id = self.gradebook, self.assignment.name, self.assignment.notebook
-        folder = submission_folder(self.root, result)
-        timestamp = read_timestamp(folder)
+        self.record_many([result])
+
+    def record_many(self, results: list[NotebookResult]) -> None:
+        """Scores, timestamps and late penalties into the gradebook in one transaction, then the
+        autograded notebooks beside. When this returns, all of them are committed."""
+        from nbgrader.api import MissingEntry
+
+        gb, name = self.gradebook, self.assignment.name
+        folders = [submission_folder(self.root, result) for result in results]
         with locked(self.root), warnings.catch_warnings():
             # nbgrader's add_submission triggers a harmless SQLAlchemy "not in session" warning.
             warnings.simplefilter("ignore", category=Warning)
-            gb.update_or_create_student(result.student)
-            submission = gb.update_or_create_submission(name, result.student, timestamp=timestamp)
-            notebook = gb.find_submission_notebook(notebook_id, name, result.student)
-            scores = self.expected_auto_scores(result)
-            for grade in notebook.grades:
-                if grade.name in scores:
-                    grade.auto_score = scores[grade.name]
-                    grade.needs_manual_grade = grade.manual_score is not None
-                elif result.status != "graded":  # written answers of a submission we could not read
-                    grade.auto_score, grade.needs_manual_grade = 0.0, False
-                else:  # a written answer: waits for a human unless one has graded it
-                    grade.auto_score = None
-                    grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
+            for result, folder in zip(results, folders, strict=True):
+                timestamp = read_timestamp(folder)
+                try:
+                    gb.find_student(result.student)
+                except MissingEntry:
+                    gb.add_student(result.student)
+                try:
+                    submission = gb.find_submission(name, result.student)
+                    submission.timestamp = timestamp
+                except MissingEntry:
+                    submission = gb.add_submission(name, result.student, timestamp=timestamp)
+                self._set_scores(submission, result)
             gb.db.commit()
+        for result, folder in zip(results, folders, strict=True):
+            self._write_autograded(result, folder)
+
+    def _set_scores(self, submission, result: NotebookResult) -> None:
+        notebook = self.gradebook.find_submission_notebook(self.assignment.notebook, self.assignment.name,
+                                                           result.student)
+        scores = self.expected_auto_scores(result)
+        for grade in notebook.grades:
+            if grade.name in scores:
+                grade.auto_score = scores[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None
+            elif result.status != "graded":  # written answers of a submission we could not read
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
+            else:  # a written answer: waits for a human unless one has graded it
+                grade.auto_score = None
+                grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
+        notebook.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            self.gradebook.db.flush()
+            self.gradebook.db.refresh(notebook)  # its score, with the grades just set
             notebook.late_submission_penalty = self._late_penalty(submission, notebook)
-            gb.db.commit()
-        self._write_autograded(result, folder)
 
     def _late_penalty(self, submission, notebook) -> float | None:
         """nbgrader's AssignLatePenalties, with the plugin the course configured."""
@@ -270,21 +352,24 @@ class GradebookWriter:
 
     def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
         import nbformat
+        from nbformat.v4 import nbjson
 
         out = None
         if result.status == "graded":
             try:
                 out = self.sanitized(nbformat.read(result.path, as_version=4))
+                self.attach_feedback(out, result)
             except Exception:  # noqa: BLE001 - graded, but nbgrader cannot restore it: show the release
                 out = None
         if out is None:
             out = self.not_graded_notebook(result)
-        self.attach_feedback(out, result)
+            self.attach_feedback(out, result)
         path = self.autograded_path(result.student)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            nbformat.write(out, stream)
+            # nbformat's own layout, without validating again what nbgrader's preprocessors produced
+            stream.write(nbjson.writes(out) + "\n")
         os.replace(temporary, path)
         carry_exchange_files(folder, Path(result.path), path.parent)
         return path
@@ -292,9 +377,13 @@ class GradebookWriter:
     def sanitized(self, nb):
         """What `nbgrader autograde` makes of a submitted notebook before running it: outputs
         cleared, duplicated grade ids dropped, the kernelspec and every locked cell (and any
-        deleted grade cell) restored from the release recorded in the gradebook."""
+        deleted grade cell) restored from the release recorded in the gradebook, cell metadata
+        checked (nbgrader's ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata)."""
+        import nbformat
         from nbconvert.preprocessors import Preprocessor
-        from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells
+        from nbformat.v4.nbbase import random_cell_id
+        from nbgrader.nbgraderformat import MetadataValidator
+        from nbgrader.preprocessors import ClearOutput, DeduplicateIds, OverwriteCells
 
         resources = {"nbgrader": {"notebook": self.assignment.notebook, "assignment": self.assignment.name,
                                   "db_url": db_url(self.root)}}
@@ -302,14 +391,24 @@ class GradebookWriter:
         nb, _ = DeduplicateIds(config=self.config).preprocess(nb, resources)
         nb.metadata["kernelspec"] = copy.deepcopy(self.release.metadata.get("kernelspec", {}))
         overwrite = OverwriteCells(config=self.config)
-        # OverwriteCells.preprocess opens a second connection: hand it this run's gradebook instead.
+        # OverwriteCells.preprocess opens a connection per notebook and queries per cell: hand it
+        # the release's cells, read from this run's gradebook once.
         overwrite.gradebook, overwrite.notebook_id, overwrite.assignment_id = (
-            self.gradebook, self.assignment.notebook, self.assignment.name)
+            self.source, self.assignment.notebook, self.assignment.name)
         nb, _ = Preprocessor.preprocess(overwrite, nb, resources)
         # our feedback lives in the test cells: a student who deleted one gets it back
         nb, _ = overwrite.add_missing_grade_cells(nb, resources)
         nb, _ = overwrite.add_missing_task_cells(nb, resources)
-        nb, _ = CheckCellMetadata(config=self.config).preprocess(nb, resources)
+        nb = nbformat.from_dict(nb)  # cells OverwriteCells added back hold plain dicts, and no id
+        for cell in nb.cells:
+            cell.setdefault("id", random_cell_id())
+        # CheckCellMetadata, on the cells whose metadata is not the release's own (jsonschema costs
+        # 5 ms a cell; the release's metadata was checked when it was generated)
+        validator = MetadataValidator()
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None and meta != self.released_meta.get(meta.get("grade_id")):
+                validator.validate_cell(cell)
         return nb
 
     def not_graded_notebook(self, result: NotebookResult):
@@ -336,7 +435,7 @@ class GradebookWriter:
         for cell in nb.cells:
             if cell.cell_type != "code" or not utils.is_grade(cell) or utils.is_solution(cell):
                 continue
-            gid = cell.metadata.nbgrader.get("grade_id")
+            gid = cell.metadata["nbgrader"].get("grade_id")
             text = reason or shown.get(gid)
             if text is None and gid in self.auto_cells:
                 text = "visible check: scored in the graded cells of this function"

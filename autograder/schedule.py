@@ -12,8 +12,8 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +75,16 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
             todo.append(submission)
     bar = tqdm(total=len(todo), desc=f"grading {assignment_name}", unit="nb", file=sys.stderr,
                disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    # Start-up overlapped: the gradebook (nbgrader's import, creating the database, registering the
+    # assignment) opens in a thread while the worker servers start and the first notebooks grade.
+    opening = None
+    if options.gradebook:
+        opening = ThreadPoolExecutor(1, thread_name_prefix="gradebook").submit(
+            gradebook.GradebookWriter(root, assignment).__enter__)
     source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
               else _local_results(root, assignment_name, todo, options))
-    with gradebook.GradebookWriter(root, assignment) if options.gradebook else nullcontext() as book:
+    book = opening.result() if opening is not None else None
+    try:
         recorded = book.recorded() if book is not None else {}
         for result in cached:
             # the store and the gradebook never disagree silently (a reset gradebook, a copied course)
@@ -88,25 +95,34 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
             results.unchanged += 1
             on_result(result)
         try:
-            for submission, result in source:
-                store.save(submission.path, result)
+            # Whatever finished meanwhile is recorded together: one store file each, one gradebook
+            # transaction. A result is reported only once it is in both.
+            for batch in source:
+                for submission, result in batch:
+                    store.save(submission.path, result)
                 if book is not None:
-                    book.record(result)
-                results.append(result)
-                results.fresh += 1
-                on_result(result)
-                bar.update()
+                    book.record_many([result for _, result in batch])
+                for _, result in batch:
+                    results.append(result)
+                    results.fresh += 1
+                    on_result(result)
+                bar.update(len(batch))
         finally:
             bar.close()
         if book is not None:
             results.hand_grades = {student: {cell: manual for cell, (_, manual) in cells.items() if manual is not None}
                                    for student, cells in book.recorded().items()}
+    finally:
+        if book is not None:
+            book.__exit__(None, None, None)
     return results
 
 
-def _local_results(root, assignment_name, todo, options) -> Iterable[tuple[Submission, NotebookResult]]:
+def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[Submission, NotebookResult]]]:
+    """Start grading at once (worker threads, one worker server each); the returned iterator
+    yields what has finished, in batches."""
     if not todo:
-        return
+        return iter(())
     ctx = grading.Context(root, get_assignment(assignment_name), options.limits, options.per_student_seeds)
     ctx.prepared(todo[0].student)  # build cases and reference outcomes once, before the threads
     jobs: queue.Queue = queue.Queue()
@@ -138,13 +154,25 @@ def _local_results(root, assignment_name, todo, options) -> Iterable[tuple[Submi
     threads = [threading.Thread(target=work, daemon=True) for _ in range(min(options.workers, len(todo)))]
     for thread in threads:
         thread.start()
-    finished = 0
-    while finished < len(threads):
-        item = done.get()
-        if item is None:
-            finished += 1
-        else:
-            yield item
+
+    def batches():
+        finished = 0
+        while finished < len(threads):
+            batch = []
+            item = done.get()
+            while True:
+                if item is None:
+                    finished += 1
+                else:
+                    batch.append(item)
+                try:
+                    item = done.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield batch
+
+    return batches()
 
 
 # -- Dask ---------------------------------------------------------------------------------------
@@ -191,4 +219,4 @@ def _dask_results(root, assignment_name, todo, options):
             except Exception as exc:  # noqa: BLE001 - a lost task is reported, not fatal
                 ctx = grading.Context(root, get_assignment(assignment_name), options.limits)
                 result = grading.error_result(ctx, submission, f"dask task failed: {type(exc).__name__}: {exc}")
-            yield submission, result
+            yield [(submission, result)]

@@ -110,6 +110,12 @@ def test_tampered_test_cells_change_nothing(course):
     done = run_grader(course, "grade", "ps1", "--json", "--timeout", "5")
     assert done.returncode == 0, done.stderr
     assert {r["student"]: r["score"] for r in json_lines(done)} == {"deleted": 17, "edited": 17, "duplicated": 17}
+    # nbgrader's OverwriteCells puts the deleted and edited test cells back, with the grader's feedback
+    for result in json_lines(done):
+        autograded = nbformat.read(course / "autograded" / result["student"] / "ps1" / "convolution.ipynb", 4)
+        (hidden,) = [c for c in autograded.cells if notebooks.grade_id(c) == "test_conv2d_hidden"]
+        assert "overwritten by a test cell" not in hidden.source
+        assert hidden.outputs[0]["data"]["text/plain"] == result["exercises"][0]["feedback"]
 
 
 @pytest.mark.slow

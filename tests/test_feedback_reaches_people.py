@@ -7,6 +7,7 @@ grader (the exact feedback lines `--json` printed) produced, never text the rele
 import csv
 import html
 import json
+import sys
 
 import nbformat
 import pytest
@@ -167,3 +168,27 @@ def test_a_student_fetches_feedback_on_their_own_work_through_the_exchange(cours
     assert all(line in text for line in lines)
     rows = exported(course)
     assert rows[student]["timestamp"] and float(rows[student]["raw_score"]) == graded["score"]
+
+
+@pytest.mark.slow
+def test_a_gradebook_created_in_process_is_the_one_nbgrader_would_create(course):
+    import sqlite3
+    import subprocess
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.course import get_assignment
+    from autograder.gradebook import ensure_assignment, locked
+
+    with _temp_alembic_ini(db_url(course)) as ini:  # what nbgrader asks the alembic command
+        heads = subprocess.run([sys.executable, "-m", "alembic", "-c", ini, "heads"], capture_output=True,
+                               text=True, check=True).stdout.split()[0]
+    with locked(course):
+        ensure_assignment(course, get_assignment("ps1"))
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(heads,)]
+        cells = {name for (name,) in db.execute("SELECT base_cell.name FROM grade_cells JOIN base_cell "
+                                                "ON grade_cells.id = base_cell.id")}
+    assert {"test_conv2d_hidden", "test_conv1d_visible"} <= cells
+    nbgrader(course, "db", "upgrade")  # nbgrader's own migration check accepts it
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
