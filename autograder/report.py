@@ -21,12 +21,12 @@ import base64
 import csv
 import html
 import io
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import store
 from autograder.course import Assignment, CourseError
 from autograder.results import NotebookResult
 
@@ -66,17 +66,16 @@ def parse_feedback(text: str) -> FunctionFeedback:
 
 def load_results(root: Path, assignment: Assignment) -> list[NotebookResult]:
     """The latest stored result of each student (read-only)."""
-    folder = root / ".autograder" / "results" / assignment.name
+    folder = store.results_folder(root, assignment)
     latest: dict[str, tuple[float, NotebookResult]] = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            result = NotebookResult.from_dict(json.loads(path.read_text())["result"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CourseError(f"unreadable stored result {path}: {exc}; regrade with "
-                              f"'python -m autograder grade {assignment.name} --force'") from None
-        stamp = path.stat().st_mtime
-        if result.student not in latest or stamp >= latest[result.student][0]:
-            latest[result.student] = (stamp, result)
+    try:
+        stored = store.stored_results(root, assignment)
+        for _, stamp, data in stored:
+            result = NotebookResult.from_dict(data)
+            if result.student not in latest or stamp >= latest[result.student][0]:
+                latest[result.student] = (stamp, result)
+    except (ValueError, TypeError) as exc:
+        raise CourseError(f"{exc}; regrade with 'python -m autograder grade {assignment.name} --force'") from None
     if not latest:
         raise CourseError(f"no stored results for {assignment.name} under {folder}: grade first with "
                           f"'python -m autograder grade {assignment.name}'")

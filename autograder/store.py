@@ -31,11 +31,40 @@ def grader_fingerprint(source_notebook: str, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def results_folder(root: Path, assignment: Assignment) -> Path:
+    return root / ".autograder" / "results" / assignment.name
+
+
+def stored_results(root: Path, assignment: Assignment) -> list[tuple[Path, float, dict]]:
+    """Every stored result of an assignment, whatever it was graded with: (file, modification
+    time, the result as a dict). Half-written temporary files are not results."""
+    found = []
+    for path in sorted(results_folder(root, assignment).glob("[!.]*.json")):
+        try:
+            found.append((path, path.stat().st_mtime, json.loads(path.read_text())["result"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"unreadable stored result {path}: {exc}") from None
+    return found
+
+
 class ResultStore:
     def __init__(self, root: Path, assignment: Assignment, options: str = ""):
-        self.folder = root / ".autograder" / "results" / assignment.name
+        self.folder = results_folder(root, assignment)
         source = assignment.source_path(root)
         self.grader = grader_fingerprint(str(source), source.stat().st_mtime_ns) + options
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove half-written results left by a grader that was killed while saving (the
+        temporary name carries the writer's pid; a live writer's files are left alone)."""
+        for stale in self.folder.glob(".tmp-*.json"):
+            try:
+                pid = int(stale.name.split("-")[1])
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                stale.unlink(missing_ok=True)
+            except (ValueError, IndexError, PermissionError):
+                continue
 
     @staticmethod
     def key(path: Path) -> str:
@@ -61,7 +90,7 @@ class ResultStore:
     def save(self, path: Path, result: NotebookResult) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         record = {"fingerprint": self.fingerprint(path), "result": json.loads(result.to_json())}
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".json")
         try:
             with os.fdopen(handle, "w") as out:
                 json.dump(record, out)
