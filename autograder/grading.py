@@ -17,6 +17,7 @@ from autograder.sibling_calls import ReferenceCalls, refusal
 from autograder.submissions import Submission
 
 MAX_PROGRAM = 8_000_000  # characters of code in one notebook
+UNTRUSTED_ENDS = ("corrupt", "flooded", "refused")
 
 
 @dataclass
@@ -161,9 +162,10 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
 def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation: str | None = None) -> Exercise:
     spec = ctx.specs[name]
     built = prepared.built[name]
-    got = run.outcomes.get(name, {})
-    outcomes = [got.get(i) for i in range(len(built))]
     how, detail = run.status.get(name, ("killed", "no result from the worker"))
+    # A process that broke the protocol or left helpers running loses every claim it made.
+    got = {} if how in UNTRUSTED_ENDS else run.outcomes.get(name, {})
+    outcomes = [got.get(i) for i in range(len(built))]
     problem = violation
     if problem is None and how == "missing":
         problem = f"{name} is not defined" + _cell_hint(run.cell_errors)

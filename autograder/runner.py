@@ -178,8 +178,8 @@ class WorkerServer:
         skipped: list[int] = []
         for _ in range(MAX_SKIPPED_CELLS + 1):
             run = SubmissionRun(skipped_cells=list(skipped))
-            self._attempt(dict(job, skip=skipped), cases, run, answer)
-            if run.cells_done or run.current_cell is None or run.current_cell in run.skipped_cells:
+            lost = self._attempt(dict(job, skip=skipped), cases, run, answer)
+            if not lost or run.cells_done or run.current_cell is None or run.current_cell in run.skipped_cells:
                 break
             # The supervisor died while a notebook cell ran (it was killed from a cell): run the
             # notebook again without that cell, so only what it defines is lost.
@@ -194,13 +194,17 @@ class WorkerServer:
             run.status.setdefault(spec["name"], ("lost", "the grader's worker was lost before it ran"))
         return run
 
-    def _attempt(self, job: dict, cases: dict[str, list], run: SubmissionRun, answer) -> None:
+    def _attempt(self, job: dict, cases: dict[str, list], run: SubmissionRun, answer) -> bool:
+        """One try; True when the server or the submission's supervisor was lost."""
+        lost = False
         try:
             self._run_once(job, cases, run, answer)
             reason = "the submission's process died while it ran"
         except ServerDied as exc:
             reason = f"the grader's worker was lost while it ran ({exc})"
+            lost = True
             self.stop()
         for name, (how, _) in list(run.status.items()):
             if how == "running":
                 run.status[name] = ("killed", reason)
+        return lost

@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from autograder import compare, worker
+from autograder import compare, sandbox
 from autograder.cases import Case
 from autograder.diagnose import diagnose
 
 
 def outcome(value):
-    return worker.call_traced(lambda: value, (), {}, trace=False)
+    return sandbox.call_traced(lambda: value, (), {}, trace=False)
 
 
 def raised(exc):
     def fail():
         raise exc
-    return worker.call_traced(fail, (), {}, trace=False)
+    return sandbox.call_traced(fail, (), {}, trace=False)
 
 
 @pytest.mark.parametrize(("actual", "kind", "passed", "message"), [

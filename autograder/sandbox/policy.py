@@ -34,7 +34,11 @@ ESCAPE_PATHS = frozenset({
     "os.fork", "os.forkpty", "os.system", "os.popen", "os.kill", "os.killpg", "os.register_at_fork",
     "os.posix_spawn", "os.posix_spawnp", "os.spawnv", "os.spawnve", "os.spawnl", "os.spawnle", "os.spawnlp",
     "os.spawnvp", "os.execv", "os.execve", "os.execl", "os.execle", "os.execlp", "os.execvp", "os.execvpe",
-    "numpy.ctypeslib",
+    "os.abort", "numpy.ctypeslib",
+    # raw descriptors: the only channel out of a function's process is the grader's own pipe
+    "os.read", "os.write", "os.readv", "os.writev", "os.pread", "os.pwrite", "os.sendfile", "os.splice",
+    "os.fdopen", "os.dup", "os.dup2", "os.pipe", "os.pipe2", "os.openpty", "os.set_blocking",
+    "os.set_inheritable", "os.close", "os.closerange", "io.FileIO", "io.open", "mmap",
 })
 ESCAPE_CALLS = frozenset({"exec", "eval", "compile", "__import__", "vars", "breakpoint"})
 ESCAPE_NAMES = frozenset({"__builtins__", "__import__", "__loader__", "__spec__"})
@@ -149,6 +153,8 @@ class _Reader(ast.NodeVisitor):
         func = node.func
         if isinstance(func, ast.Name) and func.id in ESCAPE_CALLS:
             self.escape(node, f"`{func.id}()`")
+        if isinstance(func, ast.Name) and func.id == "open" and node.args and _maybe_descriptor(node.args[0]):
+            self.escape(node, "`open()` of a descriptor number")
         if isinstance(func, ast.Name) and func.id in NAME_ARGUMENT:
             index = NAME_ARGUMENT[func.id]
             name = node.args[index] if len(node.args) > index else None
@@ -160,6 +166,22 @@ class _Reader(ast.NodeVisitor):
                 ast.copy_location(probe, node)
                 self.visit_Attribute(probe)
         self.generic_visit(node)
+
+
+def _maybe_descriptor(node) -> bool:
+    """open(3), open(n - 1), open(len(x)): an argument that is visibly a number, not a path."""
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, (str, bytes))
+    if isinstance(node, ast.UnaryOp):
+        return True
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id in {"int", "len", "abs", "sum", "max", "min",
+                                                                     "round", "ord", "hash", "id"}
+    if isinstance(node, ast.BinOp):
+        textual = (ast.JoinedStr, ast.Call, ast.Attribute, ast.Subscript)
+        return not any(isinstance(side, textual) or (isinstance(side, ast.Constant) and isinstance(side.value, str))
+                       for side in (node.left, node.right))
+    return False
 
 
 def _imports(trees: Iterable[ast.AST]) -> dict[str, str]:
