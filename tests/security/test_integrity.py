@@ -130,11 +130,12 @@ time.sleep(30)
 """
     ctx = context(root, policy=False)
     attacker = grade(tmp_path, ctx, server, {"before": cell})
-    assert all(score == 0 for score in scores(attacker).values()), attacker.exercises
     honest = grade(tmp_path, ctx, server, {}, student="honest")
     buggy = grade(tmp_path, ctx, server, {}, student="buggy", base="flipped-kernel")
     assert scores(honest) == HONEST
-    assert scores(buggy)["conv2d"] < 8 and scores(buggy)["convolve2d"] == 4 and scores(buggy)["conv1d"] == 5
+    assert scores(buggy) == {"conv2d": 1, "convolve2d": 4, "conv1d": 5}
+    # the messages it wrote out of turn end each of its processes: none of its claims count
+    assert all(score == 0 for score in scores(attacker).values()), attacker.exercises
 
 
 def test_3_patching_the_grader_in_the_process_is_refused_before_it_runs(tmp_path, root, server):
