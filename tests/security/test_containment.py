@@ -31,7 +31,7 @@ def context(root):
     ctx.close()
 
 
-def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zeros((1, 1))"):
+def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zeros((1, 1))", others_intact=True):
     sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
     if before:
         sections["before"] = before
@@ -43,7 +43,8 @@ def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zer
         assert server.level == level
     scores = {e.name: e.score for e in result.exercises}
     assert result.status == "graded"
-    assert scores["convolve2d"] == 4 and scores["conv1d"] == 5, result.exercises
+    if others_intact:
+        assert scores["convolve2d"] == 4 and scores["conv1d"] == 5, result.exercises
     return result
 
 
@@ -138,8 +139,10 @@ def test_no_process_outlives_grading(tmp_path, context, level):
               "    os._exit(0)\n")
     body = (f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 302 # {marker}'])\n"
             "return np.zeros((1, 1))")
-    grade_attack(tmp_path, context, level, before=before, conv2d_body=body)
+    result = grade_attack(tmp_path, context, level, before=before, conv2d_body=body, others_intact=False)
     assert processes_with(marker) == []
+    # what the cell left running when the cases were due voids every function's claims
+    assert all("left another process or thread running" in e.feedback for e in result.exercises[:3])
 
 
 @BWRAP
