@@ -88,6 +88,32 @@ def disable_libraries():
     sys.meta_path.insert(0, _DisabledImporter())
 
 
+_OWN_FILES = frozenset({tracer.__file__, wire.__file__, __file__, getattr(sys.modules.get("autograder.sandbox.server"),
+                                                                        "__file__", "")})
+_BLOCKED_EVENTS = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+                             "sys._current_exceptions"})
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+
+
+class SandboxRefusal(ValueError):
+    """Raised when student code reaches for frames, the heap or raw descriptors at run time."""
+
+
+def _audit(event, args):
+    """The static policy's runtime second line: no frame of student code or of this runner, no
+    heap walk, no file object over a raw descriptor. (Audit hooks cannot be removed.)"""
+    if event in _BLOCKED_EVENTS:
+        raise SandboxRefusal(f"{event} is not allowed in the grader's sandbox")
+    if event == "sys._getframe":
+        filename = args[0].f_code.co_filename
+        if filename.startswith("<") or filename in _OWN_FILES:
+            raise SandboxRefusal("sys._getframe is not allowed in the grader's sandbox")
+    elif event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES:
+        raise SandboxRefusal(f".{args[1]} is not allowed in the grader's sandbox")
+    elif event == "open" and isinstance(args[0], int) and args[0] > 2:
+        raise SandboxRefusal("opening a raw descriptor is not allowed in the grader's sandbox")
+
+
 def apply_limits(limits):
     """rlimits for the function's process and everything it starts."""
     if limits.get("memory_bytes"):
@@ -214,6 +240,7 @@ def run(job, spec, down, up):
     try:
         apply_limits(job.get("limits", {}))
         disable_libraries()
+        sys.addaudithook(_audit)
         go = _read_frame(down)
         if not go or go.get("t") != "go":
             _exit(0)

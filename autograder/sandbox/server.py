@@ -322,6 +322,9 @@ class Supervisor:
             return "missing", ""
         if how == "ok" and (phase != "cases" or answered < expected):
             return "exited", "the process ended before answering every case (sys.exit or os._exit?)"
+        if how != "ok" and phase == "cases" and answered == expected:
+            # the runner exits as soon as it sent the last answer: whoever wrote these did not
+            return "refused", f"the process did not end after its last answer ({detail})"
         return how, detail
 
     def check_alone(self, process, spare):
