@@ -122,3 +122,27 @@ def test_digest_detects_in_place_changes():
     outcome = tracer.call_traced(lambda a: a.__setitem__(0, 99.0), (array,), {}, trace=False)
     assert outcome["digests"][0] != before
     assert wire.digest(5) is None
+
+
+@pytest.mark.slow
+def test_frames_of_another_job_never_reach_this_one():
+    """Cases and replies left in the server's input by an earlier job (a late reply, say) carry
+    that job's identity and are dropped: the function gets its own cases."""
+    from autograder.runner import WorkerServer
+
+    job = {"cells": ["def f(x):\n    return x + 1"], "functions": [{"name": "f", "seconds": 5, "edges": []}],
+           "cell_seconds": 5, "limits": {}, "deadline": 20}
+    with WorkerServer("rlimits") as server:
+        send = server._send
+
+        def send_then_stale(message):
+            send(message)
+            if message["t"] == "job":  # as if left behind by an earlier job, arriving late
+                stale = "0" * 32
+                send({"t": "cases", "job": stale, "fn": "f", "cases": [{"args": [100]}]})
+                send({"t": "reply", "job": stale, "call": 1, "outcome": {"kind": "returned", "value": 7}})
+
+        server._send = send_then_stale
+        run = server.run(job, {"f": [{"args": [1]}]})
+    assert run.status["f"] == ("ok", "")
+    assert wire.decode(run.outcomes["f"][0]["value"]) == 2

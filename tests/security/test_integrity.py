@@ -108,6 +108,21 @@ for fd in range(3, 64):
     assert at(cell, "found, frame = None, sys._getframe()") in feedback(with_policy, "convolve2d")
 
 
+def test_1_a_process_that_breaks_the_protocol_loses_every_claim(tmp_path, root, server):
+    """conv2d answers its first cases honestly, then writes a message out of turn on every
+    descriptor: the answers it gave before count no more than the rest."""
+    conv2d = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")["conv2d"].replace(
+        "def conv2d(image, kernel):", "calls = []\ndef conv2d(image, kernel):\n    calls.append(1)\n"
+        "    if len(calls) == 12:\n        import os, json, struct\n"
+        "        data = json.dumps({'t': 'case', 'i': 0, 'outcome': {}}).encode()\n"
+        "        for fd in range(3, 64):\n            try:\n"
+        "                os.write(fd, struct.pack('>Q', len(data)) + data)\n"
+        "            except OSError:\n                pass", 1)
+    result = grade(tmp_path, context(root, policy=False), server, {"conv2d": conv2d})
+    assert scores(result) == {"conv2d": 0, "convolve2d": 4, "conv1d": 5}
+    assert "broke the grading protocol" in feedback(result, "conv2d")
+
+
 def test_2_a_stalled_submission_cannot_desynchronise_the_next_ones(tmp_path, root, server):
     """A cell ignores SIGALRM, writes sibling calls on every descriptor and stalls past the
     deadline, so that late replies reach the server between jobs. Grades of the students graded
