@@ -347,3 +347,22 @@ def test_a_relative_interpreter_path_grades(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     (result,) = json_lines(done)
     assert result["status"] == "graded" and result["score"] == 17, (result, done.stderr[-2000:])
+
+
+@pytest.mark.parametrize("escape", [False, True])
+def test_the_policy_applies_on_the_nbgrader_path_too(root, escape):
+    """In the student's kernel (as `nbgrader autograde` runs it) the hidden cell's score() reads
+    the cells the kernel ran: an escape hatch in a top-level cell costs the function its points."""
+    from nbclient import NotebookClient
+
+    conv2d = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")["conv2d"]
+    cells = ["import numpy as np", "import sys\nlooked = sys.modules['numpy']" if escape else "looked = None",
+             conv2d, "from autograder.notebook_checks import score\n"
+                     "print('POINTS', score('ps1', 'test_conv2d_hidden', conv2d))"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    printed = "".join(output.get("text", "") for output in nb.cells[-1].outputs)
+    if escape:
+        assert "POINTS 0.0" in printed and "line 2: `looked = sys.modules['numpy']`" in printed, printed
+    else:
+        assert "POINTS 8.0" in printed, printed
