@@ -153,3 +153,16 @@ def test_judging_does_not_trust_numpy_patched_in_the_grader_process():
                              (), {}, trace=False)
     assert compare.compare(good, good, "float-array").passed
     assert not compare.compare(bad, good, "float-array").passed
+
+
+def test_a_lost_worker_is_an_error_for_the_submission_not_a_zero(tmp_path, contexts, monkeypatch):
+    """A server that cannot start (a broken interpreter path, say) leaves nothing graded."""
+    import nbformat
+
+    from autograder.sandbox import launch
+
+    monkeypatch.setattr(launch, "server_launch", lambda requested: launch.Launch(["/bin/false"], {}, "/", "rlimits"))
+    path = tmp_path / "s.ipynb"
+    nbformat.write(fixture_notebook("ps1", "correct-loops"), path)
+    result = grading.grade(contexts["ps1"], Submission("alice", path), WorkerServer("rlimits"))
+    assert result.status == "error" and "the grader's worker was lost" in result.error, result
