@@ -1,6 +1,6 @@
 """Comparing what a student's function did with what the reference did, on one case.
 
-Both sides are *outcomes*: the plain-data dicts made by :func:`autograder.worker.call_traced`.
+Both sides are *outcomes*: the plain-data dicts made by :func:`autograder.sandbox.call_traced`.
 The comparison never calls a method of a student's object: values arrive already decoded.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder import worker
+from autograder import sandbox
 
 RTOL = 1e-6  # the notebooks' visible checks use the same tolerances
 ATOL = 1e-9
@@ -23,12 +23,12 @@ class Verdict:
 
 
 def value_of(outcome: dict):
-    return worker.decode(outcome["value"])
+    return sandbox.decode(outcome["value"])
 
 
 def describe(value) -> str:
     """A short description of a value for feedback (never the reference's full output)."""
-    if isinstance(value, worker.Foreign):
+    if isinstance(value, sandbox.Foreign):
         return f"a {value.type_name} object"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
@@ -153,7 +153,7 @@ def same_values(a, b) -> bool:
         if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
             return False
         return bool(np.allclose(a.astype(float), b.astype(float), rtol=1e-6, atol=1e-8, equal_nan=True))
-    if isinstance(a, worker.Foreign) or isinstance(b, worker.Foreign):
+    if isinstance(a, sandbox.Foreign) or isinstance(b, sandbox.Foreign):
         return False
     try:
         return bool(a == b)

@@ -37,6 +37,14 @@ ASSIGNMENTS: dict[str, Assignment] = {
 #: Functions that must not hand the work to a ready-made convolution.
 FROM_SCRATCH = frozenset({"conv2d", "convolve2d", "conv1d", "strided_conv2d", "conv_forward"})
 
+#: Which graded function may build on which (../shared/CONTRACT.md): while the first is judged, its
+#: calls to the second are answered by the reference. Any other call runs the student's own code.
+SIBLING_EDGES: dict[str, tuple[str, ...]] = {
+    "convolve2d": ("conv2d",),
+    "conv_output_shape": ("conv_output_size",),
+    "conv_forward": ("strided_conv2d",),
+}
+
 
 class CourseError(Exception):
     """The course tree or a command's arguments are not usable; the message says how to fix it."""

@@ -1,20 +1,23 @@
-"""Grading one submission: notebook -> cells -> worker -> outcomes -> judged against the reference."""
+"""Grading one submission: notebook -> static policy -> cells run in the sandbox -> outcomes ->
+judged against the reference."""
 
 from __future__ import annotations
 
+import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cases, judge, notebooks, reference, worker
-from autograder.course import FROM_SCRATCH, Assignment
+from autograder import cases, judge, notebooks, reference
+from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment
 from autograder.results import Exercise, NotebookResult
 from autograder.runner import WorkerServer
+from autograder.sandbox import encode, policy
+from autograder.sibling_calls import ReferenceCalls, refusal
 from autograder.submissions import Submission
 
 MAX_PROGRAM = 8_000_000  # characters of code in one notebook
-MAX_PROXY_ELEMENTS = 4_000_000  # values in one sibling call answered by the reference
-MAX_PROXY_REPLY = 800_000  # bytes of an encoded answer (the reply pipe holds 1 MiB)
+UNTRUSTED_ENDS = ("corrupt", "flooded", "refused")
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Context:
     assignment: Assignment
     limits: Limits = field(default_factory=Limits)
     per_student_seeds: bool = False
+    static_policy: bool = True  # off only in tests of the sandbox's own containment
 
     def __post_init__(self):
         self.refs = reference.load(self.root, self.assignment)
@@ -56,27 +60,36 @@ class Context:
         self.release = notebooks.read(self.assignment.release_path(self.root))
         self.manual = [c for c in notebooks.grade_cells(self.release) if c.kind != "test"]
         self._prepared: dict[str | None, Prepared] = {}
+        self._largest_case: dict[str, int] = {}
+        self._answerers: queue.SimpleQueue[ReferenceCalls] = queue.SimpleQueue()
 
     def siblings(self, name: str) -> list[str]:
-        """The other graded functions: while `name` is judged, calls to them get the reference's
-        answer, so a bug (or a gap) in one function never costs points in another."""
-        return [other for other in self.assignment.functions if other != name]
+        """The graded functions `name` may build on (its declared edges): while `name` is judged,
+        calls to them get the reference's answer, so a bug in one costs points there only."""
+        return [other for other in SIBLING_EDGES.get(name, ()) if other in self.assignment.functions]
 
-    def answer(self, name: str, args: list, kwargs: dict) -> dict:
-        """The reference's outcome for a sibling call made by student code (untrusted input)."""
+    def answer(self, caller: str, name: str, args, kwargs, seconds: float) -> dict:
+        """The reference's outcome for a call from `caller` to `name` made by student code: only
+        along a declared edge, no larger than `caller`'s largest case, within `seconds`, and in a
+        process of its own (arguments are untrusted)."""
+        if name not in self.siblings(caller):
+            return refusal(f"{name!r} cannot be called through the grader from {caller}")
         try:
-            values = [worker.decode(a) for a in args]
-            named = {str(k): worker.decode(v) for k, v in kwargs.items()}
-        except Exception as exc:  # noqa: BLE001 - malformed data from the sandbox
-            return {"kind": "raised", "exc_types": ["RuntimeError"], "message": f"unreadable call: {exc}"}
-        size = sum(getattr(v, "size", 1) for v in [*values, *named.values()])
-        if size > MAX_PROXY_ELEMENTS:
-            return {"kind": "raised", "exc_types": ["RuntimeError"],
-                    "message": f"call to {name} with {size} values: too large to answer"}
-        outcome = worker.call_traced(self.refs[name], values, named, trace=False)
-        if outcome["kind"] == "returned" and len(str(outcome["value"])) > MAX_PROXY_REPLY:
-            return {"kind": "raised", "exc_types": ["RuntimeError"], "message": f"{name}'s result is too large"}
-        return {key: outcome[key] for key in ("kind", "value", "exc_types", "message") if key in outcome}
+            answerer = self._answerers.get_nowait()
+        except queue.Empty:
+            answerer = ReferenceCalls(self.root, self.assignment.name)
+        try:
+            return answerer.call(name, args, kwargs, self._largest_case.get(caller, 1), seconds)
+        finally:
+            self._answerers.put(answerer)
+
+    def close(self) -> None:
+        """Stop the processes that answer sibling calls (they also end with the grader)."""
+        while True:
+            try:
+                self._answerers.get_nowait().stop()
+            except queue.Empty:
+                return
 
     def prepared(self, student: str) -> Prepared:
         key = student if self.per_student_seeds else None
@@ -86,9 +99,12 @@ class Context:
                 spec = self.specs[name]
                 built[name] = cases.build(self.assignment.name, spec, key)
                 expected[name], digests[name] = judge.reference_outcomes(self.refs, spec, built[name])
-                encoded[name] = [{"args": [worker.encode(a) for a in item.case.args],
-                                  "kwargs": {k: worker.encode(v) for k, v in item.case.kwargs.items()}}
+                encoded[name] = [{"args": [encode(a) for a in item.case.args],
+                                  "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()}}
                                  for item in built[name]]
+                largest = max((sum(int(getattr(v, "size", 1)) for v in [*item.case.args, *item.case.kwargs.values()])
+                               for item in built[name]), default=1)
+                self._largest_case[name] = max(self._largest_case.get(name, 1), largest)
             self._prepared[key] = Prepared(built, expected, digests, encoded)
         return self._prepared[key]
 
@@ -119,15 +135,23 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
         return error_result(ctx, submission, f"the notebook's code cells hold {size} characters (more than "
                                              f"{MAX_PROGRAM}): remove pasted data or outputs from code cells",
                             server.level)
+    # Read before anything runs: a violation costs the functions it touches, whatever the run says.
+    violations = policy.check(program, ctx.assignment.functions, FROM_SCRATCH, SIBLING_EDGES) \
+        if ctx.static_policy else {}
     prepared = ctx.prepared(submission.student)
     limits = ctx.limits
-    functions = [{"name": name, "cases": prepared.encoded[name], "seconds": limits.timeout,
-                  "trace": name in FROM_SCRATCH, "proxies": ctx.siblings(name)} for name in ctx.assignment.functions]
+    functions = [{"name": name, "seconds": limits.timeout, "trace": name in FROM_SCRATCH,
+                  "edges": ctx.siblings(name)} for name in ctx.assignment.functions]
     job = {"cells": program, "functions": functions, "cell_seconds": limits.timeout,
            "limits": limits.job_limits(len(functions)),
-           "deadline": limits.timeout * (len(program) + len(functions)) + 5}
-    run = server.run(job, ctx.answer)
-    exercises = [_judge_function(ctx, prepared, name, run) for name in ctx.assignment.functions]
+           "deadline": (limits.timeout * (len(program) + 2) + 5) * len(functions)}
+    run = server.run(job, prepared.encoded, ctx.answer)
+    lost = [f"{name}: {detail}" for name, (how, detail) in run.status.items() if how == "lost"]
+    if lost:
+        return error_result(ctx, submission, "the grader's worker was lost; grade this notebook again "
+                                             f"({'; '.join(lost)[:300]})", server.level)
+    exercises = [_judge_function(ctx, prepared, name, run, violations.get(name))
+                 for name in ctx.assignment.functions]
     exercises += [Exercise(cell.grade_id, None, cell.points, "graded by hand") for cell in ctx.manual]
     score = round(sum(e.score or 0.0 for e in exercises), 4)
     return NotebookResult(submission.student, ctx.assignment.name, submission.path.stem, str(submission.path),
@@ -135,19 +159,20 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
                           round(time.monotonic() - start, 3))
 
 
-def _judge_function(ctx: Context, prepared: Prepared, name: str, run) -> Exercise:
+def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation: str | None = None) -> Exercise:
     spec = ctx.specs[name]
     built = prepared.built[name]
-    got = run.outcomes.get(name, {})
-    outcomes = [got.get(i) for i in range(len(built))]
     how, detail = run.status.get(name, ("killed", "no result from the worker"))
-    problem = None
-    if how == "missing":
+    # A process that broke the protocol or left helpers running loses every claim it made.
+    got = {} if how in UNTRUSTED_ENDS else run.outcomes.get(name, {})
+    outcomes = [got.get(i) for i in range(len(built))]
+    problem = violation
+    if problem is None and how == "missing":
         problem = f"{name} is not defined" + _cell_hint(run.cell_errors)
     missing_reason = {"ok": "no result: the process exited before answering (sys.exit or os._exit?)",
                       "timeout": f"no result: {detail or 'time limit'} ({ctx.limits.timeout:g} s per function)",
                       "crashed": f"no result: {detail}", "exited": f"no result: {detail}",
-                      "killed": f"no result: {detail}"}.get(how, f"no result ({how})")
+                      "killed": f"no result: {detail}"}.get(how, f"no result: {detail or how}")
     result = judge.judge(spec, built, outcomes, prepared.expected[name], ctx.refs, prepared.digests[name],
                          problem=problem, missing_reason=missing_reason)
     cells = {check.cell: check.earned for check in result.checks}

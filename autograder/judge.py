@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder import compare, diagnose, pictures, worker
+from autograder import compare, diagnose, pictures, sandbox
 from autograder.cases import BuiltCase, FunctionCases
 from autograder.course import FROM_SCRATCH
 
@@ -232,8 +232,8 @@ def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: li
     outcomes, digests = [], []
     for item in built:
         args, kwargs = item.case.args, item.case.kwargs
-        digests.append([worker.digest(a) for a in args] + [worker.digest(kwargs[k]) for k in sorted(kwargs)])
-        outcome = worker.call_traced(function, tuple(copy_value(a) for a in args),
+        digests.append([sandbox.digest(a) for a in args] + [sandbox.digest(kwargs[k]) for k in sorted(kwargs)])
+        outcome = sandbox.call_traced(function, tuple(copy_value(a) for a in args),
                                      {k: copy_value(v) for k, v in kwargs.items()},
                                      trace=False)
         if outcome["kind"] == "raised" and outcome["exc_types"][0] not in ("ValueError", "TypeError"):

@@ -6,7 +6,8 @@ points earned: nbgrader takes a test cell's numeric result as its partial credit
 use one set of cases, one comparison and one scoring rule, and give honest students one score.
 
 This runs inside the student's kernel (nbgrader's design); it is not a sandbox. The sandboxed,
-tamper-proof path is ``python -m autograder grade``.
+tamper-proof path is ``python -m autograder grade``. The static policy applies here too, to the
+cells this kernel ran (its input history, test cells left out).
 
 Per-student hidden inputs: with ``c.Autograder.per_student_seeds = True`` in the course's
 ``nbgrader_config.py``, the cases are drawn from the student's id, which ``nbgrader autograde``
@@ -17,11 +18,13 @@ same inputs, as ``python -m autograder grade --per-student-seeds``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 from pathlib import Path
 
-from autograder import cases, judge, reference, worker
-from autograder.course import FROM_SCRATCH, find_course_root, get_assignment
+from autograder import cases, judge, notebooks, reference
+from autograder.course import FROM_SCRATCH, SIBLING_EDGES, find_course_root, get_assignment
+from autograder.sandbox import call_traced, policy
 
 
 def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
@@ -49,18 +52,42 @@ def autograded_student(folder: Path, assignment: str) -> str | None:
 
 @contextlib.contextmanager
 def _siblings_answered_by(refs: dict, name: str, function):
-    """While `name` is judged, its calls to the other graded functions reach the reference (as the
-    sandboxed grader does through its proxies), so both graders judge each function on its own."""
+    """While `name` is judged, its calls to the functions it may build on (its declared edges)
+    reach the reference, as in the sandboxed grader; other calls run the student's own code."""
     namespace = getattr(function, "__globals__", {})
-    saved = {other: namespace[other] for other in refs if other != name and other in namespace}
-    namespace.update({other: refs[other] for other in refs if other != name})
+    edges = [other for other in SIBLING_EDGES.get(name, ()) if other in refs]
+    saved = {other: namespace[other] for other in edges if other in namespace}
+    namespace.update({other: refs[other] for other in edges})
     try:
         yield
     finally:
-        for other in refs:
-            if other != name:
-                namespace.pop(other, None)
+        for other in edges:
+            namespace.pop(other, None)
         namespace.update(saved)
+
+
+def _kernel_cells(root, assignment) -> list[str]:
+    """The code cells this kernel ran, without the course's own (locked, test) cells."""
+    try:
+        from IPython import get_ipython
+
+        history = list(get_ipython().history_manager.input_hist_raw)
+    except (ImportError, AttributeError):
+        return []
+    source = notebooks.read(assignment.source_path(root))
+    course_cells = {c.source.strip() for c in source.cells if c.cell_type == "code"
+                    and not notebooks.nbgrader(c).get("solution")}
+    # the last entry is the cell running now: the hidden test cell calling score()
+    return [notebooks.strip_magics(code) for code in history[:-1] if code.strip() not in course_cells]
+
+
+def _violation(root, assignment, function) -> str | None:
+    cells = _kernel_cells(root, assignment)
+    if not cells:
+        with contextlib.suppress(OSError, TypeError):
+            cells = [inspect.getsource(function)]
+    verdicts = policy.check(cells, assignment.functions, FROM_SCRATCH, SIBLING_EDGES)
+    return verdicts.get(getattr(function, "__name__", ""))
 
 
 def score(assignment: str, cell: str, function) -> float:
@@ -68,6 +95,7 @@ def score(assignment: str, cell: str, function) -> float:
     spec = spec_for_cell(assignment, cell)
     root = find_course_root()
     refs = reference.load(root, get_assignment(assignment))
+    violation = _violation(root, get_assignment(assignment), function)
     student = autograded_student(Path.cwd(), assignment) if per_student_seeds(root) else None
     built = cases.build(assignment, spec, student, cells=(cell,))
     expected, digests = judge.reference_outcomes(refs, spec, built)
@@ -78,9 +106,8 @@ def score(assignment: str, cell: str, function) -> float:
             args = tuple(judge.copy_value(a) for a in item.case.args)
             kwargs = {k: judge.copy_value(v) for k, v in item.case.kwargs.items()}
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                outcomes.append(worker.call_traced(function, args, kwargs,
-                                                   trace=spec.function in FROM_SCRATCH))
-    result = judge.judge(spec, built, outcomes, expected, refs, digests)
+                outcomes.append(call_traced(function, args, kwargs, trace=spec.function in FROM_SCRATCH))
+    result = judge.judge(spec, built, outcomes, expected, refs, digests, problem=violation)
     print(result.feedback(result.checks[:1]))
     _show_figure(result.figure())
     return float(result.checks[0].earned)

@@ -1,15 +1,21 @@
-"""Driving one worker server: send a job, read its messages, survive its death.
+"""Driving one sandboxed server: send a job, answer what it asks, survive its death.
 
 A :class:`WorkerServer` pays the interpreter and NumPy start-up once and then grades many
-submissions, one at a time (the server forks a fresh process per submission). If a submission
-kills the server, corrupts its messages or outlives every deadline, the server is replaced and
-the job's unfinished functions are retried once in the new one; the function that was running
-when it happened scores 0 with the reason.
+submissions, one at a time. Each job gets a fresh random identity; every frame of the job carries
+it, and a frame with another identity (a leftover of an earlier job) is dropped. The cases of a
+function are sent only when the sandbox says that function's process has run the cells, and only
+for that function. Whether a function started, ended, timed out or crashed comes from the
+sandbox's supervisor, never from the process that ran student code.
+
+If the server dies or stops answering, it is replaced and the job's unfinished functions are
+retried once; the function that was running then scores 0 with the reason. A function that never
+got to run is reported as ``lost``: grading turns that into an error for the submission, not a 0.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -18,26 +24,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from autograder import sandbox, worker
+from autograder import sandbox
+from autograder.sandbox import wire
 
-MAX_PROXY_CALLS = 5_000
-
-
-def _refusal(message: str) -> dict:
-    return {"kind": "raised", "exc_types": ["RuntimeError"], "message": message}
+MAX_SKIPPED_CELLS = 3
+MAX_JOB_FRAMES = 200_000  # frames the grader reads for one job before giving up on the server
 
 
 class ServerDied(Exception):
     """The worker server stopped answering (killed, crashed, or corrupt output)."""
 
 
-MAX_SKIPPED_CELLS = 3
-SKIPPED_CELL = "pass  # skipped by the grader: this cell ended the grading process"
-
-
 @dataclass
 class SubmissionRun:
-    """What the worker reported for one submission."""
+    """What the sandbox reported for one submission."""
 
     cell_errors: list[dict] = field(default_factory=list)
     cells_done: bool = False
@@ -45,24 +45,32 @@ class SubmissionRun:
     skipped_cells: list[int] = field(default_factory=list)
     outcomes: dict[str, dict[int, dict]] = field(default_factory=dict)  # function -> case -> outcome
     status: dict[str, tuple[str, str]] = field(default_factory=dict)  # function -> (how, detail)
+    dropped: int = 0  # frames of other jobs that were ignored
+
+
+#: answer(function being graded, sibling called, encoded args, encoded kwargs, seconds) -> outcome
+Answer = Callable[[str, str, list, dict, float], dict]
 
 
 class WorkerServer:
     def __init__(self, sandbox_level: str = "auto"):
         self.requested = sandbox_level
         self.process: subprocess.Popen | None = None
-        self.launch: sandbox.Launch | None = None
+        self.launch = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.launch = sandbox.server_launch(self.requested)
-        self.process = subprocess.Popen(
-            self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=self.launch.env, cwd=self.launch.cwd,
-            start_new_session=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=self.launch.env, cwd=self.launch.cwd,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ServerDied(f"the worker server could not be started ({self.launch.level}): {exc}") from None
         hello = self._read(time.monotonic() + 60)
-        if hello is None or hello.get("t") != "ready":
+        if hello is None or hello.get("t") != "ready" or hello.get("protocol") != wire.PROTOCOL:
             self.stop()
             raise ServerDied(f"the worker server did not start ({self.launch.level}): {hello!r}")
 
@@ -102,108 +110,101 @@ class WorkerServer:
         if not ready:
             return None
         try:
-            return worker.read_frame(fd)
+            return wire.read_frame(fd)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ServerDied(f"corrupt message from the worker server: {exc}") from None
 
-    def _answer(self, job: dict, message: dict, running: str | None, answer, calls: int) -> None:
-        """Reply to a proxied call from the function being graded (always reply, so it never hangs)."""
-        proxies = next((spec.get("proxies", []) for spec in job["functions"] if spec["name"] == running), [])
-        name = message.get("fn")
-        if answer is None or name not in proxies:
-            outcome = _refusal(f"{name!r} cannot be called through the grader here")
-        elif calls > MAX_PROXY_CALLS:
-            outcome = _refusal(f"more than {MAX_PROXY_CALLS} calls to other graded functions")
-        else:
-            args = message.get("args") if isinstance(message.get("args"), list) else []
-            kwargs = message.get("kwargs") if isinstance(message.get("kwargs"), dict) else {}
-            outcome = answer(name, args, kwargs)
+    def _send(self, message: dict) -> None:
         try:
-            worker.write_frame(self.process.stdin.fileno(), {"t": "reply", "outcome": outcome})
+            wire.write_frame(self.process.stdin.fileno(), message)
         except OSError as exc:
-            raise ServerDied(f"could not answer a call: {exc}") from None
+            raise ServerDied(f"could not write to the worker server: {exc}") from None
 
-    def _run_once(self, job: dict, run: SubmissionRun, answer=None) -> None:
-        """Send one job; fill `run` until the server says done. Raises ServerDied."""
+    def _run_once(self, job: dict, cases: dict[str, list], run: SubmissionRun, answer: Answer | None) -> None:
+        """Send one job; fill `run` until the server says the job is done. Raises ServerDied."""
         if self.process is None or self.process.poll() is not None:
             self.start()
-        try:
-            worker.write_frame(self.process.stdin.fileno(), job)
-        except (BrokenPipeError, OSError) as exc:
-            raise ServerDied(f"could not send the job: {exc}") from None
-        deadline = time.monotonic() + job["deadline"] + 15
-        # Everything in the submission can write to this stream, so only the expected sequence is
-        # believed: functions start in job order, once each, and only the running one may report.
+        job = dict(job, t="job", job=secrets.token_hex(16))
+        self._send(job)
+        seconds = {spec["name"]: float(spec.get("seconds", 10)) for spec in job["functions"]}
         order = [spec["name"] for spec in job["functions"]]
-        running, calls, started = None, 0, 0
+        deadline = time.monotonic() + job["deadline"] + 15
+        running, started, frames = None, 0, 0
         while True:
             message = self._read(deadline)
             if message is None:
                 raise ServerDied("the worker server stopped answering")
+            if message.get("job") != job["job"]:
+                run.dropped += 1
+                continue
+            frames += 1
+            if frames > MAX_JOB_FRAMES:
+                raise ServerDied("the worker server sent too many messages for one job")
             kind = message.get("t")
-            if kind == "call":
-                calls += 1
-                self._answer(job, message, running, answer, calls)
-            elif kind == "cell" and isinstance(message.get("i"), int):
+            if kind == "done":
+                if running is not None:
+                    raise ServerDied(f"the submission's supervisor was lost while {running} ran")
+                return
+            if kind == "cell" and isinstance(message.get("i"), int):
                 run.current_cell = message["i"]
+            elif kind == "skipped" and isinstance(message.get("cell"), int):
+                run.skipped_cells.append(message["cell"])
             elif kind == "cells":
                 run.cells_done = True
                 run.cell_errors = [e for e in message.get("errors", []) if isinstance(e, dict)][:50]
-            elif kind == "case" and running is not None and message.get("fn") == running:
-                index = message.get("i")
-                if isinstance(index, int) and isinstance(message.get("outcome"), dict):
-                    run.outcomes.setdefault(running, {})[index] = message["outcome"]
-            elif kind == "missing" and running is not None and message.get("fn") == running:
-                run.status[running] = ("missing", "")
-            elif kind == "end" and running is not None and message.get("fn") == running:
-                if run.status.get(running, ("",))[0] != "missing":
-                    run.status[running] = (str(message.get("status")), str(message.get("detail", "")))
-                running = None
             elif kind == "start" and started < len(order) and message.get("fn") == order[started]:
                 running = order[started]
                 started += 1
                 run.outcomes.pop(running, None)
                 run.status[running] = ("running", "")
-            elif kind == "corrupt":
-                raise ServerDied(f"the submission wrote a corrupt message: {message.get('detail')}")
-            elif kind == "done":
-                if message.get("status") == "timeout":
-                    for name, (how, _) in run.status.items():
-                        if how == "running":
-                            run.status[name] = ("timeout", "the submission ran out of time")
-                return
+            elif running is None or message.get("fn") != running:
+                continue
+            elif kind == "need":
+                self._send({"t": "cases", "job": job["job"], "fn": running, "cases": cases[running]})
+            elif kind == "case" and isinstance(message.get("i"), int) and isinstance(message.get("outcome"), dict):
+                run.outcomes.setdefault(running, {})[message["i"]] = message["outcome"]
+            elif kind == "call":
+                outcome = (answer(running, str(message.get("target")), message.get("args"), message.get("kwargs"),
+                                  seconds[running]) if answer else
+                           {"kind": "raised", "exc_types": ["RuntimeError"], "message": "no sibling calls here"})
+                self._send({"t": "reply", "job": job["job"], "call": message.get("call"), "outcome": outcome})
+            elif kind == "end":
+                run.status[running] = (str(message.get("status")), str(message.get("detail", "")))
+                running = None
 
-    def run(self, job: dict, answer: Callable[[str, list, dict], dict] | None = None) -> SubmissionRun:
-        """Run a job; functions that never started (the submission or the server died first) are
-        retried once in a fresh process, and the one that was running is scored as killed.
-        `answer(name, args, kwargs)` answers a graded function's calls to its siblings."""
-        cells, skipped = list(job["cells"]), []
+    def run(self, job: dict, cases: dict[str, list], answer: Answer | None = None) -> SubmissionRun:
+        """Run a job (cells, functions, limits: no cases; `cases[name]` are sent on request).
+        `answer(...)` answers a graded function's calls along its declared edges."""
+        skipped: list[int] = []
         for _ in range(MAX_SKIPPED_CELLS + 1):
-            run = SubmissionRun(skipped_cells=skipped)
-            self._attempt(dict(job, cells=cells), run, answer)
-            if run.cells_done or run.current_cell is None or run.current_cell in skipped:
+            run = SubmissionRun(skipped_cells=list(skipped))
+            lost = self._attempt(dict(job, skip=skipped), cases, run, answer)
+            if not lost or run.cells_done or run.current_cell is None or run.current_cell in run.skipped_cells:
                 break
-            # The process died while a notebook cell ran (os._exit, killing its parent...): run the
+            # The supervisor died while a notebook cell ran (it was killed from a cell): run the
             # notebook again without that cell, so only what it defines is lost.
-            skipped.append(run.current_cell)
-            cells[run.current_cell] = SKIPPED_CELL
+            skipped = [*run.skipped_cells, run.current_cell]
         run.cell_errors = [{"cell": i, "type": "ProcessExit",
                             "message": "this cell ended the grading process and was skipped"}
-                           for i in skipped] + run.cell_errors
+                           for i in run.skipped_cells] + run.cell_errors
         pending = [spec for spec in job["functions"] if spec["name"] not in run.status]
         if pending:
-            self._attempt(dict(job, cells=cells, functions=pending), run, answer)
+            self._attempt(dict(job, functions=pending, skip=run.skipped_cells), cases, run, answer)
         for spec in job["functions"]:
-            run.status.setdefault(spec["name"], ("killed", "the grader's worker was lost before it ran"))
+            run.status.setdefault(spec["name"], ("lost", "the grader's worker was lost before it ran"))
         return run
 
-    def _attempt(self, job: dict, run: SubmissionRun, answer) -> None:
+    def _attempt(self, job: dict, cases: dict[str, list], run: SubmissionRun, answer) -> bool:
+        """One try; True when the server or the submission's supervisor was lost."""
+        lost = False
         try:
-            self._run_once(job, run, answer)
+            self._run_once(job, cases, run, answer)
             reason = "the submission's process died while it ran"
         except ServerDied as exc:
             reason = f"the grader's worker was lost while it ran ({exc})"
+            lost = True
             self.stop()
         for name, (how, _) in list(run.status.items()):
             if how == "running":
                 run.status[name] = ("killed", reason)
+        return lost

@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from autograder import compare, worker
+from autograder import compare, sandbox
 from autograder.cases import Case
 from autograder.diagnose import diagnose
 
 
 def outcome(value):
-    return worker.call_traced(lambda: value, (), {}, trace=False)
+    return sandbox.call_traced(lambda: value, (), {}, trace=False)
 
 
 def raised(exc):
     def fail():
         raise exc
-    return worker.call_traced(fail, (), {}, trace=False)
+    return sandbox.call_traced(fail, (), {}, trace=False)
 
 
 @pytest.mark.parametrize(("actual", "kind", "passed", "message"), [
@@ -90,9 +90,9 @@ def judged(root, assignment, name, function):
     spec = cases.for_assignment(assignment)[name]
     built = cases.build(assignment, spec)
     expected, digests = judge.reference_outcomes(refs, spec, built)
-    outcomes = [worker.call_traced(function, tuple(judge.copy_value(a) for a in item.case.args),
-                                   {k: judge.copy_value(v) for k, v in item.case.kwargs.items()},
-                                   trace=name in FROM_SCRATCH) for item in built]
+    outcomes = [sandbox.call_traced(function, tuple(judge.copy_value(a) for a in item.case.args),
+                                    {k: judge.copy_value(v) for k, v in item.case.kwargs.items()},
+                                    trace=name in FROM_SCRATCH) for item in built]
     return judge.judge(spec, built, outcomes, expected, refs, digests)
 
 

@@ -10,6 +10,7 @@ from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, fixture_notebook
 
 FULL, ZERO, PARTIAL = "full", "zero", "partial"
+ALL_ZERO = {name: (ZERO, "not graded: cell") for name in ("conv2d", "convolve2d", "conv1d")}
 
 # behaviour -> {function: (verdict, text that must appear in its feedback[, text that must not])};
 # unnamed functions: full. A verdict is FULL, ZERO, PARTIAL or the number of points lost.
@@ -38,12 +39,13 @@ EXPECTED = {
         "os-exit": {"conv2d": (ZERO, "os._exit")},
         "infinite-loop": {"conv2d": (ZERO, "time limit")},
         "memory-hog": {"conv2d": (ZERO, "")},
-        "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
+        # escape hatches in top-level code: the static policy costs every function (the line named)
+        "numpy-monkeypatch": {**ALL_ZERO, "conv2d": (ZERO, "line 2: `np.testing.assert_allclose = ")},
         "lying-result": {"conv2d": (ZERO, "")},
-        "planted-module": {"conv2d": (ZERO, "")},
-        "kill-parent": {"conv2d": (ZERO, "")},
+        "planted-module": {**ALL_ZERO, "conv2d": (ZERO, "`sys.modules`")},
+        "kill-parent": {**ALL_ZERO, "conv2d": (ZERO, "`import signal`")},
         "crash-in-cell": {},
-        "exit-in-cell": {"conv2d": (ZERO, "ended the grading process")},
+        "exit-in-cell": {**ALL_ZERO, "conv2d": (ZERO, "`os._exit(0)`")},
     },
     "ps2": {
         "correct": {},
@@ -65,6 +67,15 @@ EXPECTED = {
 
 CASES = [(a, b) for a, table in EXPECTED.items() for b in table]
 
+#: The sandbox's own containment, with the static policy off: what the process design alone keeps.
+WITHOUT_POLICY = {
+    "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
+    "planted-module": {"conv2d": (ZERO, "")},
+    "kill-parent": {"conv2d": (ZERO, "")},
+    "exit-in-cell": {"conv2d": (ZERO, "ended the grading process")},
+    "os-exit": {"conv2d": (ZERO, "os._exit")},
+}
+
 
 def test_every_fixture_file_has_an_expectation():
     files = {(p.parent.name, p.stem.removeprefix("submitted-")) for p in SUBMISSIONS.rglob("submitted-*.py")}
@@ -79,21 +90,34 @@ def server():
 
 @pytest.fixture(scope="module")
 def contexts(root):
-    return {name: grading.Context(root, get_assignment(name), grading.Limits(timeout=3, memory_mb=1024))
+    made = {name: grading.Context(root, get_assignment(name), grading.Limits(timeout=3, memory_mb=1024))
             for name in EXPECTED}
+    yield made
+    for ctx in made.values():
+        ctx.close()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "behaviour"), CASES)
 def test_verdicts(tmp_path, contexts, server, assignment, behaviour):
+    check_verdicts(tmp_path, contexts[assignment], server, assignment, behaviour, EXPECTED[assignment][behaviour])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", sorted(WITHOUT_POLICY))
+def test_verdicts_without_the_static_policy(tmp_path, root, server, behaviour):
+    ctx = grading.Context(root, get_assignment("ps1"), grading.Limits(timeout=3, memory_mb=1024), static_policy=False)
+    check_verdicts(tmp_path, ctx, server, "ps1", behaviour, WITHOUT_POLICY[behaviour])
+
+
+def check_verdicts(tmp_path, ctx, server, assignment, behaviour, expectations):
     import nbformat
 
     path = tmp_path / "submitted" / behaviour / assignment / f"{get_assignment(assignment).notebook}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(fixture_notebook(assignment, behaviour), path)
-    result = grading.grade(contexts[assignment], Submission(behaviour, path), server)
+    result = grading.grade(ctx, Submission(behaviour, path), server)
     assert result.status == "graded", result.error
-    expectations = EXPECTED[assignment][behaviour]
     for exercise in result.exercises:
         if exercise.score is None:
             continue  # written question, graded by hand
@@ -138,10 +162,23 @@ def test_a_submission_cannot_see_the_reference_or_the_course(tmp_path, contexts,
 
 def test_judging_does_not_trust_numpy_patched_in_the_grader_process():
     """Sanity: the comparison works on decoded plain data even with odd student values."""
-    from autograder import compare, worker
+    from autograder import compare, sandbox
 
-    good = worker.call_traced(lambda: np.ones((2, 2)), (), {}, trace=False)
-    bad = worker.call_traced(lambda: np.zeros((2, 2)).view(type("Sub", (np.ndarray,), {"__eq__": lambda s, o: True})),
+    good = sandbox.call_traced(lambda: np.ones((2, 2)), (), {}, trace=False)
+    bad = sandbox.call_traced(lambda: np.zeros((2, 2)).view(type("Sub", (np.ndarray,), {"__eq__": lambda s, o: True})),
                              (), {}, trace=False)
     assert compare.compare(good, good, "float-array").passed
     assert not compare.compare(bad, good, "float-array").passed
+
+
+def test_a_lost_worker_is_an_error_for_the_submission_not_a_zero(tmp_path, contexts, monkeypatch):
+    """A server that cannot start (a broken interpreter path, say) leaves nothing graded."""
+    import nbformat
+
+    from autograder.sandbox import launch
+
+    monkeypatch.setattr(launch, "server_launch", lambda requested: launch.Launch(["/bin/false"], {}, "/", "rlimits"))
+    path = tmp_path / "s.ipynb"
+    nbformat.write(fixture_notebook("ps1", "correct-loops"), path)
+    result = grading.grade(contexts["ps1"], Submission("alice", path), WorkerServer("rlimits"))
+    assert result.status == "error" and "the grader's worker was lost" in result.error, result

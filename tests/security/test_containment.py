@@ -23,10 +23,15 @@ LEVELS = [pytest.param("bubblewrap", marks=BWRAP), "rlimits"]
 
 @pytest.fixture(scope="module")
 def context(root):
-    return grading.Context(root, get_assignment("ps1"), grading.Limits(timeout=4, memory_mb=1024, processes=64))
+    """The sandbox must contain what it runs on its own: these attacks run with the static policy
+    off (it would refuse most of them before they run; see test_integrity.py)."""
+    ctx = grading.Context(root, get_assignment("ps1"), grading.Limits(timeout=4, memory_mb=1024, processes=64),
+                          static_policy=False)
+    yield ctx
+    ctx.close()
 
 
-def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zeros((1, 1))"):
+def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zeros((1, 1))", others_intact=True):
     sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
     if before:
         sections["before"] = before
@@ -38,7 +43,8 @@ def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zer
         assert server.level == level
     scores = {e.name: e.score for e in result.exercises}
     assert result.status == "graded"
-    assert scores["convolve2d"] == 4 and scores["conv1d"] == 5, result.exercises
+    if others_intact:
+        assert scores["convolve2d"] == 4 and scores["conv1d"] == 5, result.exercises
     return result
 
 
@@ -133,8 +139,10 @@ def test_no_process_outlives_grading(tmp_path, context, level):
               "    os._exit(0)\n")
     body = (f"import subprocess\nsubprocess.Popen(['/bin/sh', '-c', 'sleep 302 # {marker}'])\n"
             "return np.zeros((1, 1))")
-    grade_attack(tmp_path, context, level, before=before, conv2d_body=body)
+    result = grade_attack(tmp_path, context, level, before=before, conv2d_body=body, others_intact=False)
     assert processes_with(marker) == []
+    # what the cell left running when the cases were due voids every function's claims
+    assert all("left another process or thread running" in e.feedback for e in result.exercises[:3])
 
 
 @BWRAP
@@ -231,15 +239,21 @@ def test_doctor_names_the_level_in_force():
 
 @BWRAP
 def test_the_sibling_proxy_never_answers_for_the_function_being_graded(tmp_path, context):
-    """conv2d rewrites a sibling proxy so it asks for conv2d itself: the grader refuses."""
-    body = ("proxy = globals()['convolve2d']\n"
-            "cells = dict(zip(proxy.__code__.co_freevars, proxy.__closure__))\n"
-            "cells['name'].cell_contents = 'conv2d'\n"
-            "return proxy(image, kernel)")
-    result = grade_attack(tmp_path, context, "bubblewrap", conv2d_body=body)
-    conv2d = result.exercises[0]
-    assert conv2d.score == 0
-    assert "cannot be called through the grader" in conv2d.feedback
+    """convolve2d rewrites its conv2d proxy (its one declared edge) so it asks for convolve2d
+    itself: the sandbox's supervisor refuses a call off the declared edges."""
+    sections = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")
+    sections["convolve2d"] = ("def convolve2d(image, kernel):\n"
+                              "    proxy = globals()['conv2d']\n"
+                              "    cells = dict(zip(proxy.__code__.co_freevars, proxy.__closure__))\n"
+                              "    cells['name'].cell_contents = 'convolve2d'\n"
+                              "    return proxy(image, kernel[::-1, ::-1])\n")
+    path = tmp_path / "proxy.ipynb"
+    nbformat.write(build_submission("ps1", sections), path)
+    with WorkerServer("bubblewrap") as server:
+        result = grading.grade(context, Submission("mallory", path), server)
+    scores = {e.name: e.score for e in result.exercises}
+    assert scores["conv2d"] == 8 and scores["convolve2d"] == 0 and scores["conv1d"] == 5
+    assert "'convolve2d' cannot be called through the grader here" in result.exercises[1].feedback
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -5,7 +5,8 @@ Two levels:
 ``bubblewrap``
     The server runs under ``bwrap``: its own pid, network, IPC and UTS namespaces (no network at
     all), a read-only view of the system and the Python installation only (no course tree, no
-    ``source/``, no gradebook, no other submission, no grader module but ``worker.py``), a private
+    ``source/``, no gradebook, no other submission; of the grader only the in-sandbox modules
+    listed in INSIDE: no cases, no reference, no launch or policy code), a private
     ``/tmp``, a clean environment, and death with the grader. As root, bwrap keeps only
     CAP_SETUID/SETGID/KILL and every submission drops to an unprivileged uid before running, so
     rlimits on processes apply and student code holds no privilege.
@@ -34,11 +35,19 @@ from pathlib import Path
 
 from autograder.course import CourseError
 
-WORKER = Path(__file__).with_name("worker.py")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding autograder/
+#: The only grader modules the sandbox sees (standard library and NumPy only).
+INSIDE = ("autograder/__init__.py", "autograder/sandbox/__init__.py", "autograder/sandbox/wire.py",
+          "autograder/sandbox/tracer.py", "autograder/sandbox/child.py", "autograder/sandbox/server.py")
+SANDBOX_ROOT = "/grader"
 #: Grading as root, each worker server runs its submissions as its own unused uid from this range,
 #: so the process limit (RLIMIT_NPROC counts per uid) of one submission cannot starve another.
 PRIVATE_UIDS = range(1_500_000_000, 2_000_000_000)
-SANDBOX_WORKER = "/grader/worker.py"
+
+
+def _bootstrap(path: str) -> str:
+    return (f"import sys; sys.path.insert(0, {path!r}); "
+            "from autograder.sandbox.server import main; sys.exit(main(sys.argv[1:]))")
 
 NOT_CONTAINED = (
     "bubblewrap (bwrap) is not available: student code runs in a separate process with rlimits "
@@ -143,12 +152,13 @@ def server_launch(requested: str = "auto") -> Launch:
     """How to start one worker server at the requested level."""
     chosen = level(requested)
     uid = private_uid()
-    python = sys.executable
+    python = os.path.abspath(sys.executable)  # `../.venv/bin/python -m autograder` works too
     root = os.geteuid() == 0
     if chosen == "bubblewrap":
         argv = ["bwrap", *(_system_binds()), "--proc", "/proc", "--dev", "/dev",
                 "--tmpfs", "/tmp", *(_python_binds()),
-                "--ro-bind", str(WORKER), SANDBOX_WORKER,
+                *[arg for name in INSIDE for arg in ("--ro-bind", str(PACKAGE_ROOT / name),
+                                                     f"{SANDBOX_ROOT}/{name}")],
                 "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent",
                 "--new-session", "--clearenv", "--chdir", "/tmp"]
@@ -158,13 +168,13 @@ def server_launch(requested: str = "auto") -> Launch:
         if root:
             argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                      "--cap-add", "CAP_KILL"]
-        argv += [python, "-I", "-B", SANDBOX_WORKER, "serve", "--pid-namespace"]
+        argv += [python, "-I", "-B", "-c", _bootstrap(SANDBOX_ROOT), "serve", "--pid-namespace"]
         if root:
             argv += ["--drop-to", str(uid)]
         return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen)
     home = tempfile.mkdtemp(prefix="autograder-worker-")
     os.chmod(home, 0o777)
-    argv = [python, "-I", "-B", str(WORKER), "serve"]
+    argv = [python, "-I", "-B", "-c", _bootstrap(str(PACKAGE_ROOT)), "serve"]
     if root and others_can_run_python():
         argv += ["--drop-to", str(uid)]
     return Launch(argv, _environment(home), home, chosen, cleanup=home)

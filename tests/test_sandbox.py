@@ -1,4 +1,4 @@
-"""The worker's wire format and call tracer (the worker runs student code; we only trust data)."""
+"""The sandbox's wire format and call tracer (the sandbox runs student code; we only trust data)."""
 
 import io
 import os
@@ -6,14 +6,14 @@ import os
 import numpy as np
 import pytest
 
-from autograder import worker
+from autograder.sandbox import tracer, wire
 
 
 @pytest.mark.parametrize("value", [None, True, 3, 2.5, float("nan"), 1 + 2j, "text", (1, 2), [1, (2, 3)],
                                    np.arange(6, dtype=np.uint8).reshape(2, 3), np.float32(1.5), np.int64(7),
                                    {"a": 1}])
 def test_encode_decode_round_trip(value):
-    decoded = worker.decode(worker.encode(value))
+    decoded = wire.decode(wire.encode(value))
     if isinstance(value, np.ndarray):
         assert decoded.dtype == value.dtype and np.array_equal(decoded, value)
     elif isinstance(value, float) and value != value:
@@ -27,9 +27,9 @@ def test_foreign_objects_travel_as_type_names_only():
         def __eq__(self, other):
             return True
 
-    decoded = worker.decode(worker.encode(Liar()))
-    assert isinstance(decoded, worker.Foreign) and "Liar" in decoded.type_name
-    assert isinstance(worker.decode(worker.encode(np.array([object()]))), worker.Foreign)  # object arrays too
+    decoded = wire.decode(wire.encode(Liar()))
+    assert isinstance(decoded, wire.Foreign) and "Liar" in decoded.type_name
+    assert isinstance(wire.decode(wire.encode(np.array([object()]))), wire.Foreign)  # object arrays too
 
 
 def test_pickled_arrays_are_refused():
@@ -38,16 +38,16 @@ def test_pickled_arrays_are_refused():
     import base64
 
     with pytest.raises(ValueError):
-        worker.decode({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
+        wire.decode({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
 
 
 def test_frames_round_trip_and_reject_oversized_messages():
     read, write = os.pipe()
-    worker.write_frame(write, {"t": "case", "value": [1, 2]})
-    assert worker.read_frame(read) == {"t": "case", "value": [1, 2]}
-    os.write(write, (worker.MAX_FRAME + 1).to_bytes(8, "big"))
+    wire.write_frame(write, {"t": "case", "value": [1, 2]})
+    assert wire.read_frame(read) == {"t": "case", "value": [1, 2]}
+    os.write(write, (wire.MAX_FRAME + 1).to_bytes(8, "big"))
     with pytest.raises(ValueError, match="exceeds"):
-        worker.read_frame(read)
+        wire.read_frame(read)
     os.close(write)
     os.close(read)
 
@@ -64,7 +64,7 @@ def test_tracer_sees_ready_made_convolutions_however_aliased():
 
     for function, args in ((wrapped, (np.ones((4, 4)), np.ones((2, 2)))), (renamed, (np.ones((4, 4)), np.ones((2, 2)))),
                            (alias, (np.ones(4), np.ones(2))), (core, (np.ones(4), np.ones(2), 0))):
-        outcome = worker.call_traced(function, args, {})
+        outcome = tracer.call_traced(function, args, {})
         assert outcome["forbidden"], function
 
 
@@ -74,7 +74,7 @@ def test_tracer_allows_numpy_arithmetic_and_fft():
         spectrum = np.fft.irfft2(np.fft.rfft2(image))
         return np.einsum("ijab,ab->ij", windows, kernel) + 0 * spectrum[:3, :3]
 
-    outcome = worker.call_traced(honest, (np.ones((4, 4)), np.ones((2, 2))), {})
+    outcome = tracer.call_traced(honest, (np.ones((4, 4)), np.ones((2, 2))), {})
     assert outcome["kind"] == "returned" and outcome["forbidden"] == []
 
 
@@ -104,21 +104,45 @@ def test_tracer_reports_escape_attempts_and_records_exceptions():
         ctypes.CDLL(None)
         return x
 
-    assert any("setprofile" in hit for hit in worker.call_traced(escape, (1,), {})["forbidden"])
-    assert any("thread" in hit for hit in worker.call_traced(threaded, (1,), {})["forbidden"])
-    assert any("subprocess" in hit for hit in worker.call_traced(subprocess_run, (1,), {})["forbidden"])
-    assert any("ctypes" in hit for hit in worker.call_traced(foreign, (1,), {})["forbidden"])
+    assert any("setprofile" in hit for hit in tracer.call_traced(escape, (1,), {})["forbidden"])
+    assert any("thread" in hit for hit in tracer.call_traced(threaded, (1,), {})["forbidden"])
+    assert any("subprocess" in hit for hit in tracer.call_traced(subprocess_run, (1,), {})["forbidden"])
+    assert any("ctypes" in hit for hit in tracer.call_traced(foreign, (1,), {})["forbidden"])
 
     def exits():
         raise SystemExit(3)
 
-    outcome = worker.call_traced(exits, (), {})
+    outcome = tracer.call_traced(exits, (), {})
     assert outcome["kind"] == "raised" and outcome["exc_types"][0] == "SystemExit"
 
 
 def test_digest_detects_in_place_changes():
     array = np.arange(6.0)
-    before = worker.digest(array)
-    outcome = worker.call_traced(lambda a: a.__setitem__(0, 99.0), (array,), {}, trace=False)
+    before = wire.digest(array)
+    outcome = tracer.call_traced(lambda a: a.__setitem__(0, 99.0), (array,), {}, trace=False)
     assert outcome["digests"][0] != before
-    assert worker.digest(5) is None
+    assert wire.digest(5) is None
+
+
+@pytest.mark.slow
+def test_frames_of_another_job_never_reach_this_one():
+    """Cases and replies left in the server's input by an earlier job (a late reply, say) carry
+    that job's identity and are dropped: the function gets its own cases."""
+    from autograder.runner import WorkerServer
+
+    job = {"cells": ["def f(x):\n    return x + 1"], "functions": [{"name": "f", "seconds": 5, "edges": []}],
+           "cell_seconds": 5, "limits": {}, "deadline": 20}
+    with WorkerServer("rlimits") as server:
+        send = server._send
+
+        def send_then_stale(message):
+            send(message)
+            if message["t"] == "job":  # as if left behind by an earlier job, arriving late
+                stale = "0" * 32
+                send({"t": "cases", "job": stale, "fn": "f", "cases": [{"args": [100]}]})
+                send({"t": "reply", "job": stale, "call": 1, "outcome": {"kind": "returned", "value": 7}})
+
+        server._send = send_then_stale
+        run = server.run(job, {"f": [{"args": [1]}]})
+    assert run.status["f"] == ("ok", "")
+    assert wire.decode(run.outcomes["f"][0]["value"]) == 2

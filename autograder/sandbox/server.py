@@ -1,0 +1,454 @@
+"""The server that runs inside the sandbox, and the supervisor of one submission.
+Standard library and NumPy only; started as ``python -I -B -c <bootstrap> serve``.
+
+Process tree (every box a separate process; only the leaves run student code)::
+
+    server (started once per grading worker; pays interpreter + NumPy start-up once)
+      └─ supervisor (one per submission: reads the job, relays, decides every status)
+           └─ one process per graded function, forked before any case exists here: runs the
+              cells afresh, then receives its own function's cases only
+
+The server never reads a job: the supervisor does, so nothing of one submission stays in the
+process the next one is forked from. The supervisor is not dumpable (a same-uid process cannot read
+its memory or descriptors) and holds the only channel to the grader; a function's process holds
+one pipe pair, created for it. What that process writes is a claim: values are judged against the
+reference, and whether the function started, ended, timed out or crashed is decided here, from
+its exit status and the supervisor's own clock.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import time
+
+from autograder.sandbox import child, wire
+
+MAX_FRAMES = 20_000  # frames one function's process may write
+MAX_BYTES = 64 * 1024 * 1024  # bytes one function's process may write
+MAX_CALLS = 5_000  # sibling calls one function may make
+MAX_SKIPPED_CELLS = 3
+GRADER_PATIENCE = 120  # seconds to wait for the grader's cases
+
+
+class GraderGone(Exception):
+    """The grader closed its end: nothing left to do."""
+
+
+def _prctl(option, value):
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children_of(parents: set[int]) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) in parents:
+            found.append(int(entry))
+    return found
+
+
+def _threads(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 1
+
+
+def kill_children(spare=frozenset()):
+    """Kill and reap every child of this process (orphans come back to us) except `spare`."""
+    me = os.getpid()
+    for _ in range(50):
+        victims = [pid for pid in _children_of({me}) if pid not in spare]
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in victims:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _exit_status(status):
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        reason = {signal.SIGKILL: "killed (memory or CPU limit?)", signal.SIGXCPU: "CPU limit",
+                  signal.SIGSEGV: "segmentation fault"}.get(sig, signal.Signals(sig).name)
+        return "crashed", f"the process died: {reason}"
+    code = os.WEXITSTATUS(status)
+    if code != 0:
+        return "exited", f"the process exited with status {code} (sys.exit or os._exit?)"
+    return "ok", ""
+
+
+class Function:
+    """One graded function's process, seen from the supervisor."""
+
+    def __init__(self, supervisor, spec):
+        self.spec = spec
+        self.name = spec["name"]
+        down_r, self.down = os.pipe()
+        self.up, up_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(self.down)
+                os.close(self.up)
+                os.chdir(supervisor.job_dir)
+                child.detach(supervisor.output, supervisor.drop_to, keep={down_r, up_w})
+                child.run(supervisor.job, spec, down_r, up_w)
+            finally:
+                os._exit(70)
+        self.pid = pid
+        os.close(down_r)
+        os.close(up_w)
+        os.set_blocking(self.up, False)
+        os.set_blocking(self.down, False)
+        self.exit = None
+
+    def send(self, message, deadline) -> bool:
+        view = memoryview(wire.frame(message))
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _, ready, _ = select.select([], [self.down], [], remaining)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(self.down, view):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return False
+        return True
+
+    def kill(self):
+        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def reap(self, deadline):
+        """The exit status, waiting until `deadline` (then killing)."""
+        if self.exit is not None:
+            return self.exit
+        while True:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.exit = status
+                return status
+            if time.monotonic() > deadline:
+                self.kill()
+                _, self.exit = os.waitpid(self.pid, 0)
+                return self.exit
+            time.sleep(0.002)
+
+    def close(self):
+        for fd in (self.up, self.down):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Supervisor:
+    """Runs one job: the functions in order, each in its own process; relays and decides."""
+
+    def __init__(self, job, in_fd, out, job_dir, drop_to):
+        self.job, self.in_fd, self.out = job, in_fd, out
+        self.id = job["job"]
+        self.job_dir, self.drop_to = job_dir, drop_to
+        self.output = os.path.join(job_dir, "output.txt")
+        self.skipped = [i for i in job.get("skip", []) if isinstance(i, int)]
+        self.cells_reported = False
+        self.calls = 0
+
+    def emit(self, message):
+        wire.write_frame(self.out, {**message, "job": self.id})
+
+    def from_grader(self, accept, deadline):
+        """The next frame of this job that `accept`s; frames of other jobs or stale ones are dropped."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self.in_fd], [], [], remaining)
+            if not ready:
+                continue
+            message = wire.read_frame(self.in_fd)
+            if message is None:
+                raise GraderGone()
+            if message.get("job") == self.id and accept(message):
+                return message
+
+    def run(self):
+        functions = [spec for spec in self.job["functions"] if isinstance(spec, dict)]
+        # Fork every function's process now, while no case has entered this process.
+        pending = {spec["name"]: Function(self, spec) for spec in functions}
+        for spec in functions:
+            name = spec["name"]
+            process = pending.pop(name)
+            self.emit({"t": "start", "fn": name})
+            while True:
+                how, detail = self.run_function(process, {p.pid for p in pending.values()})
+                if how != "cell-exit" or detail in self.skipped or len(self.skipped) >= MAX_SKIPPED_CELLS:
+                    break
+                # A cell ended the process: from now on every process runs the notebook without it.
+                self.skipped.append(detail)
+                self.emit({"t": "skipped", "cell": detail})
+                process = Function(self, spec)
+            if how == "cell-exit":
+                how, detail = "exited", f"the process ended in cell {detail}"
+            self.emit({"t": "end", "fn": name, "status": how, "detail": detail})
+
+    def run_function(self, process, spare):
+        """Drive one process to its end; the status is decided here, never reported by it."""
+        job, spec = self.job, process.spec
+        cell_seconds = float(job.get("cell_seconds", 10))
+        deadline = time.monotonic() + cell_seconds * (len(job["cells"]) + 1) + 5
+        phase, current_cell, missing, answered, expected = "cells", None, False, 0, 0
+        frames, volume, verdict = 0, 0, None
+        buffer = wire.FrameBuffer()
+        try:
+            if not process.send({"t": "go", "skip": self.skipped}, deadline):
+                verdict = ("crashed", "the process did not start")
+            while verdict is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    verdict = ("timeout", "the notebook's cells ran past their time limit" if phase == "cells"
+                               else "did not finish within its time limit")
+                    break
+                ready, _, _ = select.select([process.up], [], [], remaining)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(process.up, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                volume += len(chunk)
+                try:
+                    messages = buffer.feed(chunk)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    verdict = ("corrupt", f"the process wrote a malformed message ({str(exc)[:100]})")
+                    break
+                for message in messages:
+                    frames += 1
+                    if frames > MAX_FRAMES or volume > MAX_BYTES:
+                        verdict = ("flooded", "the process wrote more messages than a function may")
+                        break
+                    kind = message.get("t")
+                    if phase == "cells" and kind == "cell" and isinstance(message.get("i"), int):
+                        current_cell = message["i"]
+                        self.emit({"t": "cell", "i": current_cell})
+                        if not process.send({"t": "ack"}, deadline):
+                            verdict = ("timeout", "the process stopped reading")
+                    elif phase == "cells" and kind == "cells":
+                        phase = "defined"
+                        if not self.cells_reported:
+                            self.cells_reported = True
+                            errors = message.get("errors")
+                            self.emit({"t": "cells", "errors": errors if isinstance(errors, list) else []})
+                    elif phase == "defined" and kind == "missing":
+                        missing = True
+                    elif phase == "defined" and kind == "ready":
+                        verdict = self.check_alone(process, spare)
+                        if verdict:
+                            break
+                        self.emit({"t": "need", "fn": process.name})
+                        given = self.from_grader(lambda m: m.get("t") == "cases" and m.get("fn") == process.name,
+                                                 time.monotonic() + GRADER_PATIENCE)
+                        cases = given.get("cases") if given else None
+                        if not isinstance(cases, list):
+                            verdict = ("lost", "the grader did not send the cases")
+                            break
+                        expected = len(cases)
+                        deadline = time.monotonic() + float(spec.get("seconds", 10))
+                        phase = "cases"
+                        if not process.send({"t": "cases", "cases": cases}, deadline):
+                            verdict = ("timeout", "the process stopped reading its cases")
+                        del given, cases  # nothing of them stays referenced here
+                    elif phase == "cases" and kind == "case" and message.get("i") == answered \
+                            and isinstance(message.get("outcome"), dict):
+                        self.emit({"t": "case", "fn": process.name, "i": answered, "outcome": message["outcome"]})
+                        answered += 1
+                    elif phase == "cases" and kind == "call":
+                        # the reference's time is the grader's, not the function's: bounded there
+                        started = time.monotonic()
+                        verdict = self.relay_call(process, message, deadline + GRADER_PATIENCE)
+                        deadline += time.monotonic() - started
+                    else:
+                        verdict = ("corrupt", f"the process broke the grading protocol ({str(kind)[:40]!r} "
+                                              f"while {phase})")
+                    if verdict:
+                        break
+        finally:
+            if verdict:
+                process.kill()
+            status = process.reap(max(deadline, time.monotonic()) + 1)
+            process.close()
+            kill_children(spare)
+        if verdict:
+            return verdict
+        how, detail = _exit_status(status)
+        if phase == "cells":
+            return ("cell-exit", current_cell) if current_cell is not None else (how, detail or "ended early")
+        if phase == "defined" and missing and how == "ok":
+            return "missing", ""
+        if how == "ok" and (phase != "cases" or answered < expected):
+            return "exited", "the process ended before answering every case (sys.exit or os._exit?)"
+        if how != "ok" and phase == "cases" and answered == expected:
+            # the runner exits as soon as it sent the last answer: whoever wrote these did not
+            return "refused", f"the process did not end after its last answer ({detail})"
+        return how, detail
+
+    def check_alone(self, process, spare):
+        """Before the cases go out: nothing the cells started may still run (a helper process or
+        thread could do the work out of the tracer's sight)."""
+        strays = [pid for pid in _children_of({os.getpid(), process.pid}) if pid != process.pid and pid not in spare]
+        if strays or _threads(process.pid) > 1:
+            return ("refused", "a notebook cell left another process or thread running; graded functions "
+                               "must do their own work in their own process")
+        return None
+
+    def relay_call(self, process, message, deadline):
+        """A call along a declared edge goes to the grader; the reply goes back to this process only."""
+        target = message.get("fn")
+        self.calls += 1
+        if target not in process.spec.get("edges", []) or self.calls > MAX_CALLS:
+            outcome = {"kind": "raised", "exc_types": ["RuntimeError"],
+                       "message": f"{target!r} cannot be called through the grader here"}
+        else:
+            self.emit({"t": "call", "fn": process.name, "call": self.calls, "target": target,
+                       "args": message.get("args"), "kwargs": message.get("kwargs")})
+            reply = self.from_grader(lambda m: m.get("t") == "reply" and m.get("call") == self.calls, deadline)
+            if reply is None:
+                return ("lost", f"the grader did not answer a call to {target}")
+            outcome = reply.get("outcome")
+        if not process.send({"t": "reply", "outcome": outcome}, deadline):
+            return ("timeout", "the process stopped reading")
+        return None
+
+
+def supervise(in_fd, out, note, workdir, drop_to) -> int:
+    """The supervisor process of one job. Exit status 3: the grader closed its end."""
+    _prctl(4, 0)  # PR_SET_DUMPABLE 0: no same-uid process may read our memory or descriptors
+    _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of the functions' processes come back to us
+    while True:
+        message = wire.read_frame(in_fd)
+        if message is None:
+            return 3
+        if message.get("t") == "job" and isinstance(message.get("job"), str):
+            break  # anything else is a leftover of an earlier job: dropped
+    os.write(note, message["job"].encode("ascii", "replace")[:64])
+    os.close(note)
+    job_dir = os.path.join(workdir, f"job-{os.getpid()}")
+    os.makedirs(job_dir, exist_ok=True)
+    os.chmod(job_dir, 0o777)  # private to this sandbox's /tmp, writable after the uid drop
+    try:
+        Supervisor(message, in_fd, out, job_dir, drop_to).run()
+    except GraderGone:
+        return 3
+    kill_children()
+    return 0
+
+
+def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
+    """The server loop: one supervisor per job; a `done` frame after each, whatever happened."""
+    _prctl(36, 1)
+    _prctl(4, 0)
+    out = os.dup(out_fd)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), out_fd)  # a stray print must not corrupt the stream
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    wire.write_frame(out, {"t": "ready", "protocol": wire.PROTOCOL, "pid": os.getpid()})
+    workdir = os.environ.get("AUTOGRADER_WORKDIR") or "/tmp"
+    while True:
+        select.select([in_fd], [], [])
+        note_r, note_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                os.close(note_r)
+                code = supervise(in_fd, out, note_w, workdir, drop_to)
+            finally:
+                os._exit(code)
+        os.close(note_w)
+        _, status = os.waitpid(pid, 0)
+        job = os.read(note_r, 64).decode("ascii", "replace") or None
+        os.close(note_r)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3:
+            return
+        if own_pid_namespace:
+            try:
+                os.kill(-1, signal.SIGKILL)  # in our own pid namespace, everything else is the job's
+            except ProcessLookupError:
+                pass
+        kill_children()
+        job_dir = os.path.join(workdir, f"job-{pid}")
+        output = ""
+        try:
+            with open(os.path.join(job_dir, "output.txt"), "rb") as handle:
+                output = handle.read(4000).decode("utf-8", "replace")
+        except OSError:
+            pass
+        _clear(job_dir)
+        how = "ok" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "lost"
+        wire.write_frame(out, {"t": "done", "job": job, "status": how, "output": output})
+
+
+def _clear(folder):
+    for root, dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            try:
+                os.unlink(os.path.join(root, name))
+            except OSError:
+                pass
+        for name in dirs:
+            try:
+                os.rmdir(os.path.join(root, name))
+            except OSError:
+                pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] != ["serve"]:
+        print("usage: server serve [--pid-namespace] [--drop-to UID]", file=sys.stderr)
+        return 2
+    drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
+    # Warm the interpreter once: forked processes inherit it.
+    import numpy.fft  # noqa: F401
+    import numpy.lib.stride_tricks  # noqa: F401
+
+    serve(own_pid_namespace="--pid-namespace" in argv, drop_to=drop_to)
+    return 0
