@@ -33,7 +33,11 @@ from autograder.results import NotebookResult
 # The lines of a function's feedback (autograder.judge.FunctionResult.feedback) the report reads.
 _GROUP = re.compile(r"^  \[(ok |FAIL)\] (?P<title>.*) \((?P<earned>[-\d.e+]+)/(?P<points>[-\d.e+]+)\)$")
 _CAUSE = re.compile(r"^  likely cause: (?P<title>[^:]+):")
-_NOT_FROM_SCRATCH = re.compile(r"^  not from scratch: the call used (?P<what>.*?); this function earns no points")
+# the tracer's wording ("the call used X") and the static policy's ("cell 1, line 9: `...`: uses `X`, ..."
+# or "uses `alias` (= X), ...")
+_NOT_FROM_SCRATCH = re.compile(r"^  not from scratch: (?:the call used (?P<what>.*?)|"
+                               r".*?: uses `(?P<named>[^`]+)`(?: \(= (?P<real>[^)]+)\))?, a ready-made convolution)"
+                               r"; this function earns no points")
 _PROBLEM = re.compile(r"^  (?P<text>[^ \[].*)$")  # a reason that overrode every case
 _NO_RESULT = re.compile(r"^         (?P<label>[^:]+): (?P<text>no result.*)$")
 
@@ -56,7 +60,7 @@ def parse_feedback(text: str) -> FunctionFeedback:
         elif match := _CAUSE.match(line):
             parsed.cause = match["title"]
         elif match := _NOT_FROM_SCRATCH.match(line):
-            parsed.ready_made = match["what"]
+            parsed.ready_made = match["what"] or match["real"] or match["named"]
         elif (match := _PROBLEM.match(line)) and match["text"] != "wrong values:":
             parsed.problems.append(match["text"])
         elif (match := _NO_RESULT.match(line)) and match["text"] not in parsed.problems:

@@ -30,9 +30,10 @@ EXPECTED = {
         "swapped-axes": {"conv2d": (PARTIAL, "likely cause: kernel transposed (height and width swapped):")},
         "mutates-input": {"conv2d": (1, "modified in place")},
         "tall-kernel-empty": {"convolve2d": (0.5, "kernel taller but narrower than the image: expected ValueError")},
-        "np-convolve": {"conv1d": (ZERO, "the call used numpy.convolve;", "correlate")},
+        "np-convolve": {"conv1d": (ZERO, "line 4: `return np.convolve(signal, kernel, mode)`: uses `numpy.convolve`",
+                                   "correlate")},
         "mode-ignored": {"conv1d": (PARTIAL, "likely cause: mode ignored:", "off-by-one")},
-        "scipy-cast": {"conv2d": (ZERO, "the call used scipy.signal.correlate2d;", "zeros_like")},
+        "scipy-cast": {"conv2d": (ZERO, "uses `scipy.signal.correlate2d`, a ready-made convolution", "zeros_like")},
         "same-off-by-one": {"conv1d": (PARTIAL, "likely cause: 'same' window off by one for even kernels:")},
         "not-from-scratch-aliased": {"conv2d": (ZERO, "scipy.signal"), "conv1d": (ZERO, "numpy.convolve")},
         "sys-exit": {"conv2d": (ZERO, "SystemExit")},
@@ -74,6 +75,11 @@ WITHOUT_POLICY = {
     "kill-parent": {"conv2d": (ZERO, "")},
     "exit-in-cell": {"conv2d": (ZERO, "ended the grading process")},
     "os-exit": {"conv2d": (ZERO, "os._exit")},
+    # second lines behind the policy: the tracer names the routine as the student called it, and
+    # scipy does no work in the sandbox
+    "np-convolve": {"conv1d": (ZERO, "the call used numpy.convolve;", "correlate")},
+    "scipy-cast": {"conv2d": (ZERO, "raised DisabledLibraryError: scipy.signal.correlate2d: scipy does no work",
+                              "zeros_like")},
 }
 
 

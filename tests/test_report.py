@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from autograder import report, sample_class
-from autograder.course import get_assignment
+from autograder.course import FROM_SCRATCH, get_assignment
+from autograder.sandbox import policy
 from tests.conftest import fixture_notebook, json_lines, make_course, run_grader
 from tests.test_compare import judged
 
@@ -25,6 +26,13 @@ def test_the_report_reads_what_the_judge_writes(root, refs):
     assert parsed.cause == "flipped kernel" and parsed.ready_made is None and parsed.problems == []
     scratch = judged(root, "ps1", "conv1d", lambda s, k, mode="full": np.convolve(s, k, mode))
     assert report.parse_feedback(scratch.feedback()).ready_made == "numpy.convolve"
+    # the static policy's wording, which the sandboxed grader gives before anything runs
+    cells = ["import scipy.signal as ss",
+             "def conv2d(image, kernel):\n    return ss.correlate2d(image, kernel, 'valid')"]
+    (verdict,) = policy.check(cells, ["conv2d"], FROM_SCRATCH).values()
+    flagged = judged(root, "ps1", "conv2d", conv2d)
+    flagged.problem = verdict
+    assert report.parse_feedback(flagged.feedback()).ready_made == "scipy.signal.correlate2d"
 
 
 def test_without_stored_results_it_says_what_to_do(tmp_path):

@@ -148,11 +148,13 @@ for _ in range(30):  # slow calls answered by the reference: the replies arrive 
 time.sleep(60)
 """
     ctx = context(root, policy=False)
+    buggy_alone = scores(grade(tmp_path, ctx, server, {}, student="buggy-alone", base="flipped-kernel"))
+    assert 0 < buggy_alone["conv2d"] < 8 and buggy_alone["conv1d"] == 5
     attacker = grade(tmp_path, ctx, server, {"before": cell})
     honest = grade(tmp_path, ctx, server, {}, student="honest")
     buggy = grade(tmp_path, ctx, server, {}, student="buggy", base="flipped-kernel")
     assert scores(honest) == HONEST
-    assert scores(buggy) == {"conv2d": 1, "convolve2d": 4, "conv1d": 5}
+    assert scores(buggy) == buggy_alone
     # the messages it wrote out of turn end each of its processes: none of its claims count
     assert all(score == 0 for score in scores(attacker).values()), attacker.exercises
 
