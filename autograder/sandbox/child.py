@@ -172,14 +172,6 @@ def _on_alarm(signum, frame):
     raise CellTimeout()
 
 
-def _safe_str(exc):
-    try:
-        text = str(exc)
-    except BaseException:  # noqa: BLE001 - a student's exception may raise in __str__
-        text = "<unprintable message>"
-    return text if isinstance(text, str) else "<non-string message>"
-
-
 def exec_cells(cells, skip, namespace, cell_seconds, up, down):
     """Run the cells; before each, tell the supervisor and wait for its ack, so if the cell ends
     this process (or the supervisor) the grader knows which cell to skip on a retry."""
@@ -204,7 +196,7 @@ def exec_cells(cells, skip, namespace, cell_seconds, up, down):
                            "message": f"the cell ran longer than {cell_seconds:g} s"})
         except BaseException as exc:  # noqa: BLE001 - a cell that fails is reported, not fatal
             errors.append({"cell": index, "type": type(exc).__name__,
-                           "message": _safe_str(exc)[:500]})
+                           "message": tracer.safe_str(exc)[:500]})
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     return errors

@@ -149,7 +149,7 @@ def call_traced(function, args, kwargs, trace=True):
         outcome = {
             "kind": "raised",
             "exc_types": [cls.__name__ for cls in type(exc).__mro__][:8],
-            "message": _safe_str(exc)[:2000],
+            "message": safe_str(exc)[:2000],
         }
     else:
         outcome = {"kind": "returned", "value": encode(value)}
@@ -162,7 +162,7 @@ def call_traced(function, args, kwargs, trace=True):
 _OWN_CODE = call_traced.__code__
 
 
-def _safe_str(exc):
+def safe_str(exc):
     try:
         text = str(exc)
     except BaseException:  # noqa: BLE001 - a student's exception may raise in __str__
