@@ -196,3 +196,77 @@ def test_size_functions_get_a_table_of_wrong_calls(root, refs):
     start = lines.index("  wrong values:")
     assert lines[start + 1].split() == ["call", "expected", "returned"]
     assert lines[start + 2].split() == ["conv_output_size(10,", "3,", "dilation=2)", "6", "8"]
+
+
+# -- what each comparison must refuse (one realistic regression per test) -------------------------
+
+@pytest.mark.parametrize("kind", ["float-array", "array", "exact-array"])
+def test_a_flattened_output_of_the_right_size_is_not_the_2d_result(kind):
+    verdict = compare.compare(outcome(np.ones(4)), outcome(np.ones((2, 2))), kind)
+    assert not verdict.passed and verdict.detail == "expected shape (2, 2), got (4,)"
+    column = compare.compare(outcome(np.ones((4, 1))), outcome(np.ones((2, 2))), kind)
+    assert not column.passed and column.detail == "expected shape (2, 2), got (4, 1)"
+
+
+@pytest.mark.parametrize(("given", "wanted"), [(np.float32, np.float64), (np.int32, np.int64),
+                                               (np.int64, np.int32), (np.uint8, np.int8)])
+def test_exact_arrays_refuse_another_size_of_the_same_kind(given, wanted):
+    verdict = compare.compare(outcome(np.zeros((2, 2), dtype=given)), outcome(np.zeros((2, 2), dtype=wanted)),
+                              "exact-array")
+    assert not verdict.passed
+    assert verdict.detail == f"expected dtype {np.dtype(wanted)}, got {np.dtype(given)}"
+
+
+def test_exact_arrays_compare_every_value_and_nans_as_equal():
+    expected = np.array([[1.0, np.nan], [3.0, 4.0]])
+    assert compare.compare(outcome(expected.copy()), outcome(expected), "exact-array").passed
+    off = expected.copy()
+    off[1, 1] = 4.0 + 1e-12  # exact means exact: no tolerance
+    verdict = compare.compare(outcome(off), outcome(expected), "exact-array")
+    assert not verdict.passed and "first at index (1, 1)" in verdict.detail and "(1 of 4 values wrong)" in verdict.detail
+
+
+def test_int_tuples_refuse_floats_even_when_whole():
+    verdict = compare.compare(outcome((2.0, 3.0)), outcome((2, 3)), "int-tuple")
+    assert not verdict.passed
+    assert verdict.detail == "expected a tuple of ints (2, 3), got (2.0, 3.0) (contains float 2.0)"
+    assert not compare.compare(outcome((2, 3.0)), outcome((2, 3)), "int-tuple").passed
+    assert not compare.compare(outcome((True, 3)), outcome((1, 3)), "int-tuple").passed
+    assert not compare.compare(outcome((2, 4)), outcome((2, 3)), "int-tuple").passed
+    assert compare.compare(outcome((np.int32(2), 3)), outcome((2, 3)), "int-tuple").passed
+
+
+class Refused(ValueError):
+    """A student's own error class, derived from the ValueError the contract asks for."""
+
+
+def test_a_valueerror_subclass_counts_as_valueerror():
+    expected = raised(ValueError("bad"))
+    assert compare.compare(raised(Refused("kernel larger than image")), expected, "float-array").passed
+    # but not the other way round: a plain ValueError where a subclass is expected is another error
+    assert not compare.compare(raised(ValueError("x")), raised(Refused("y")), "float-array").passed
+    verdict = compare.compare(raised(LookupError("x")), expected, "float-array")
+    assert verdict.detail == "expected ValueError, got LookupError: x"
+
+
+def test_a_returned_value_where_an_exception_is_expected_is_described():
+    verdict = compare.compare(outcome(np.zeros((1, 1))), raised(ValueError("bad")), "float-array")
+    assert verdict.detail == "expected ValueError to be raised, but it returned an array of shape (1, 1) and dtype float64"
+    verdict = compare.compare(outcome(None), raised(ValueError("bad")), "float-array", any_error=True)
+    assert verdict.detail == "expected an exception to be raised, but it returned NoneType None"
+
+
+def test_integer_truncation_and_the_integer_dtype_cast_are_told_apart(root, refs):
+    """Each label goes with its own mistake: a float result with the fractions cut off is "integer
+    truncation"; a result converted to the image's integer dtype is the cast."""
+    conv2d = refs["ps1"]["conv2d"]
+    truncated = judged(root, "ps1", "conv2d", lambda image, kernel: np.trunc(conv2d(image, kernel)))
+    (line,) = causes(truncated)
+    assert line.startswith("likely cause: integer truncation: your result equals the correct one with the "
+                           "fractions cut off")
+    assert "image's integer dtype" not in truncated.feedback() and "modulo 256" not in truncated.feedback()
+    cast = judged(root, "ps1", "conv2d",
+                  lambda image, kernel: conv2d(image, kernel).astype(np.asarray(image).dtype))
+    (line,) = causes(cast)
+    assert line.startswith("likely cause: result stored in the image's integer dtype: your values equal")
+    assert "integer truncation" not in cast.feedback()
