@@ -223,7 +223,8 @@ def test_exact_arrays_compare_every_value_and_nans_as_equal():
     off = expected.copy()
     off[1, 1] = 4.0 + 1e-12  # exact means exact: no tolerance
     verdict = compare.compare(outcome(off), outcome(expected), "exact-array")
-    assert not verdict.passed and "first at index (1, 1)" in verdict.detail and "(1 of 4 values wrong)" in verdict.detail
+    assert not verdict.passed
+    assert "first at index (1, 1)" in verdict.detail and "(1 of 4 values wrong)" in verdict.detail
 
 
 def test_int_tuples_refuse_floats_even_when_whole():
@@ -251,7 +252,8 @@ def test_a_valueerror_subclass_counts_as_valueerror():
 
 def test_a_returned_value_where_an_exception_is_expected_is_described():
     verdict = compare.compare(outcome(np.zeros((1, 1))), raised(ValueError("bad")), "float-array")
-    assert verdict.detail == "expected ValueError to be raised, but it returned an array of shape (1, 1) and dtype float64"
+    assert verdict.detail == ("expected ValueError to be raised, but it returned an array of shape (1, 1) "
+                              "and dtype float64")
     verdict = compare.compare(outcome(None), raised(ValueError("bad")), "float-array", any_error=True)
     assert verdict.detail == "expected an exception to be raised, but it returned NoneType None"
 

@@ -38,7 +38,8 @@ EXPECTED = {
         "infinite-loop": {"conv2d": (ZERO, "time limit")},
         "memory-hog": {"conv2d": (ZERO, "6x6 arange with the 3x3 box: no result: ")},
         "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
-        "lying-result": {"conv2d": (ZERO, "1-D image: expected ValueError to be raised, but it returned a __main__.Liar object")},
+        "lying-result": {"conv2d": (ZERO, "1-D image: expected ValueError to be raised, but it returned a "
+                                          "__main__.Liar object")},
         "planted-module": {"conv2d": (ZERO, "6x6 arange with the 3x3 box: expected shape (4, 4), got (1, 1)")},
         "kill-parent": {"conv2d": (ZERO, "no result: the submission's process died while it ran")},
         "crash-in-cell": {},
