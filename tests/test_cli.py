@@ -207,7 +207,7 @@ def test_killed_run_resumes_with_exactly_one_result_per_submission(course):
 
 @pytest.mark.slow
 def test_dask_path_grades_identically_to_the_local_path(course):
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     sample_class.write_class(course, PS1, {"ada": "correct", "ben": "flipped-kernel", "cy": "partial",
                                            "dee": "untouched", "fay": "not-from-scratch"})
@@ -216,7 +216,12 @@ def test_dask_path_grades_identically_to_the_local_path(course):
         time.sleep(0.5)
         done = run_grader(course, "grade", "ps1", "--json", "--force", "--no-gradebook",
                           "--scheduler", cluster.scheduler_address)
+        with Client(cluster) as client:  # what each Dask worker process ran, from its own log
+            ran = client.run(lambda dask_worker: sorted({str(entry[0]) for entry in dask_worker.state.log
+                                                         if str(entry[0]).startswith("grade_one-")
+                                                         and entry[1:3] == ("executing", "memory")}))
     assert done.returncode == 0, done.stderr
+    assert sum(len(keys) for keys in ran.values()) == 5, ran  # each submission graded once, on the cluster
     dask = json_lines(done)
 
     def key(results):
