@@ -90,11 +90,39 @@ def strided_extra_pixel_before(ref, same_padding):
     def strided_conv2d(image, kernel, stride=1, padding=0, dilation=1):
         if padding != "same":
             return ref(image, kernel, stride, padding, dilation)
-        pair = (lambda v: v if isinstance(v, tuple) else (v, v))
+        def pair(v):
+            return v if isinstance(v, tuple) else (v, v)
+
         pads = [same_padding(n, k, s, d)[::-1] for n, k, s, d in
                 zip(np.shape(image), np.shape(kernel), pair(stride), pair(dilation), strict=True)]
         return ref(np.pad(np.asarray(image, dtype=float), pads), kernel, stride, 0, dilation)
     return strided_conv2d
+
+
+def strided_padding_before_only(ref):
+    def strided_conv2d(image, kernel, stride=1, padding=0, dilation=1):
+        if isinstance(padding, str) or padding in (0, (0, 0)):
+            return ref(image, kernel, stride, padding, dilation)
+        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+        return ref(np.pad(np.asarray(image, dtype=float), ((ph, 0), (pw, 0))), kernel, stride, 0, dilation)
+    return strided_conv2d
+
+
+def forward_flipping_kernels(ref):
+    return lambda x, weight, bias=None, stride=1, padding=0: ref(x, np.asarray(weight)[:, :, ::-1, ::-1], bias,
+                                                                 stride, padding)
+
+
+def size_as_float(ref):
+    return lambda n, k, stride=1, padding=0, dilation=1: float(ref(n, k, stride, padding, dilation))
+
+
+def size_as_numpy_int(ref):
+    return lambda n, k, stride=1, padding=0, dilation=1: np.int64(ref(n, k, stride, padding, dilation))
+
+
+def size_plus_one(ref):
+    return lambda n, k, stride=1, padding=0, dilation=1: ref(n, k, stride, padding, dilation) + 1
 
 
 MISTAKES = [
@@ -109,6 +137,11 @@ MISTAKES = [
     ("ps2", "transposed_conv_output_size", transposed_without_output_padding, "output_padding ignored"),
     ("ps3", "max_pool2d", pool_stride_one, "stride defaults to 1"),
     ("ps3", "conv_forward", forward_without_bias, "bias ignored"),
+    ("ps3", "conv_forward", forward_flipping_kernels, "flipped kernels"),
+    ("ps3", "strided_conv2d", strided_padding_before_only, "padding on one side only"),
+    ("ps2", "conv_output_size", size_as_float, "float instead of int"),
+    ("ps2", "conv_output_size", size_as_numpy_int, "numpy integer instead of int"),
+    ("ps2", "conv_output_size", size_plus_one, "off by one"),
 ]
 
 

@@ -107,3 +107,30 @@ def test_an_unreadable_or_foreign_record_is_not_served(course):
     assert results.load(notebook) is None
     os.remove(path)
     assert results.load(notebook) is None
+
+
+def test_the_new_record_is_written_beside_the_old_one_then_renamed(course, monkeypatch):
+    """The rename is atomic only within one filesystem: the temporary lives in the results folder."""
+    root, notebook = course
+    results = store.ResultStore(root, PS1)
+    renamed = []
+    real_replace = os.replace
+
+    def replace(source, target):
+        renamed.append((os.path.dirname(source), os.path.basename(source), target))
+        real_replace(source, target)
+
+    monkeypatch.setattr("autograder.store.os.replace", replace)
+    results.save(notebook, result("alice", "new"))
+    ((folder, name, target),) = renamed
+    assert folder == str(results.folder) and name.startswith(".tmp-") and name.endswith(".json")
+    assert target == results.folder / f"{results.key(notebook)}.json"
+
+
+def test_a_vanished_notebook_has_a_fingerprint_and_no_stored_result(course):
+    root, notebook = course
+    results = store.ResultStore(root, PS1)
+    results.save(notebook, result("alice", "old"))
+    notebook.unlink()
+    assert results.fingerprint(notebook) == results.fingerprint(notebook.with_name("other.ipynb"))
+    assert results.load(notebook) is None
