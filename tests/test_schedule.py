@@ -2,11 +2,13 @@
 sandboxed grader that stamps each result with the run that produced it."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from autograder import grading, schedule
+from autograder import gradebook, grading, schedule
+from autograder.course import get_assignment
 from autograder.results import Exercise, NotebookResult
 from autograder.store import ResultStore
 from autograder.submissions import Submission
@@ -22,12 +24,13 @@ class StampingGrader:
         self.seen_options: list[schedule.Options] = []
 
     def __call__(self, root, assignment_name, todo, options):
+        assert (root / "nbgrader_config.py").is_file() and assignment_name == "ps1"
         self.seen_options.append(options)
         for submission in todo:
             self.graded.append((self.run, submission.student))
             yield submission, NotebookResult(
                 submission.student, assignment_name, "convolution", str(submission.path), "graded", None, 8.0,
-                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}")])
+                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}", {"test_conv2d_hidden": 8.0})])
 
 
 @pytest.fixture
@@ -45,8 +48,10 @@ def setup(tmp_path, monkeypatch):
 
     def run(**options):
         grader.run += 1
-        graded = schedule.grade_class(root, "ps1", submissions, schedule.Options(workers=1, gradebook=False,
-                                                                                 **options))
+        seen = []
+        graded = schedule.grade_class(root, "ps1", submissions, schedule.Options(**{"workers": 1, "gradebook": False,
+                                                                                  **options}), seen.append)
+        assert seen == list(graded)  # every result is announced as it comes
         return {r.student: r.exercises[0].feedback for r in graded}, graded
 
     return root, submissions, grader, run
@@ -133,3 +138,28 @@ def test_the_scheduler_option_sends_the_work_to_dask(setup, monkeypatch):
     monkeypatch.setattr(schedule, "_dask_results", dask)
     run(scheduler="tcp://127.0.0.1:8786")
     assert sent == [(root, "ps1", ["alice", "bob"], "tcp://127.0.0.1:8786")] and grader.graded == []
+
+
+def test_results_reach_the_gradebook_and_a_lost_gradebook_is_rewritten_from_the_store(setup):
+    from tests.test_gradebook import registered_gradebook
+
+    root, submissions, grader, run = setup
+    registered_gradebook(root)
+    first, graded = run(gradebook=True)
+    assert graded.rewritten == 0 and graded.hand_grades == {"alice": {}, "bob": {}}
+    with gradebook.GradebookWriter(root, get_assignment("ps1")) as book:
+        assert {student: cells["test_conv2d_hidden"] for student, cells in book.recorded().items()} == {
+            "alice": (8.0, None), "bob": (8.0, None)}
+    assert run(gradebook=True)[1].rewritten == 0  # the gradebook already has them
+    (root / "gradebook.db").unlink()
+    registered_gradebook(root)  # a fresh gradebook, as after `rm gradebook.db`
+    again, graded = run(gradebook=True)
+    assert again == first and (graded.fresh, graded.unchanged, graded.rewritten) == (0, 2, 2)
+    with gradebook.GradebookWriter(root, get_assignment("ps1")) as book:
+        assert {student: cells["test_conv2d_hidden"] for student, cells in book.recorded().items()} == {
+            "alice": (8.0, None), "bob": (8.0, None)}
+
+
+def test_workers_default_to_one_per_core():
+    assert schedule.Options().workers == (os.cpu_count() or 1)
+    assert schedule.Options(workers=3).workers == 3
