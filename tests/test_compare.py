@@ -273,3 +273,43 @@ def test_integer_truncation_and_the_integer_dtype_cast_are_told_apart(root, refs
     (line,) = causes(cast)
     assert line.startswith("likely cause: result stored in the image's integer dtype: your values equal")
     assert "integer truncation" not in cast.feedback()
+
+
+@pytest.mark.parametrize(("actual", "expected", "kind", "detail"), [
+    (np.array([1, 2, 4]), np.array([1, 2, 3]), "exact-array",
+     "values differ: first at index (2,), expected 3, got 4 (1 of 3 values wrong)"),
+    (np.array([1.0, np.nan]), np.array([1.0, 2.0]), "exact-array",
+     "values differ: first at index (1,), expected 2.0, got nan (1 of 2 values wrong)"),
+    (np.array([1.0, 2.0]), np.array([1.0, np.nan]), "float-array",
+     "values differ: first at index (1,), expected nan, got 2.0 (1 of 2 values wrong)"),
+    (np.array([1 + 2j]), np.array([1 + 3j]), "array",
+     "values differ: first at index (0,), expected 1.0+3.0j, got 1.0+2.0j (1 of 1 values wrong)"),
+    (np.array(["a", "b"]), np.array([1.0, 2.0]), "float-array", "expected numbers, got an array of dtype <U1"),
+    (np.array([1, 2], dtype=object), np.array([1.0, 2.0]), "array",  # never decoded: reported by type name
+     "expected a numpy array of shape (2,), got a ndarray of dtype object object"),
+    (2.0, 2, "int", "expected a Python int (2), got float 2.0"),
+    ([2, 3], (2, 3), "int-tuple", "expected a tuple of ints (2, 3), got list [2, 3]"),
+    ((2, 4), (2, 3), "int-tuple", "expected (2, 3), got (2, 4)"),
+])
+def test_a_wrong_answer_fails_with_exactly_this_detail(actual, expected, kind, detail):
+    verdict = compare.compare(outcome(actual), outcome(expected), kind)
+    assert verdict.passed is False and verdict.detail == detail
+
+
+@pytest.mark.parametrize(("actual", "expected", "kind"), [
+    (np.array([1.0, np.nan]), np.array([1.0, np.nan]), "float-array"),  # nan where the reference has nan
+    (np.array([1e-12]), np.array([0.0]), "float-array"),  # absolute tolerance near zero
+    (np.array([1 + 2j]), np.array([1 + 2j]), "array"),
+    (np.array([3, 4]), np.array([3, 4]), "exact-array"),
+])
+def test_a_right_answer_passes(actual, expected, kind):
+    verdict = compare.compare(outcome(actual), outcome(expected), kind)
+    assert verdict.passed is True and verdict.detail == ""
+
+
+def test_a_value_or_another_error_where_valueerror_is_required_fails():
+    for student in (outcome(np.zeros((1, 1))), raised(TypeError("t"))):
+        assert compare.compare(student, raised(ValueError("bad")), "float-array").passed is False
+    assert compare.compare(raised(KeyError("k")), outcome(1), "int").passed is False
+    with pytest.raises(ValueError, match="unknown result kind 'matrix'"):
+        compare.compare_values(1, 1, "matrix")
