@@ -13,7 +13,7 @@ FULL, ZERO = "full", "zero"
 
 # behaviour -> {function: (verdict, text that must appear in its feedback[, texts that must not])};
 # unnamed functions: full. A verdict is FULL, ZERO or the exact number of points lost. The text is
-# a line only the grader writes (never "", which every feedback contains).
+# a line only the grader writes (never "", which every feedback contains), or a tuple of such lines.
 EXPECTED = {
     "ps1": {
         "correct-loops": {},
@@ -36,7 +36,9 @@ EXPECTED = {
         "sys-exit": {"conv2d": (ZERO, "SystemExit")},
         "os-exit": {"conv2d": (ZERO, "os._exit")},
         "infinite-loop": {"conv2d": (ZERO, "time limit")},
-        "memory-hog": {"conv2d": (ZERO, "6x6 arange with the 3x3 box: no result: ")},
+        # stopped by the memory limit, or by the time limit when the allocations are slow (a loaded machine)
+        "memory-hog": {"conv2d": (ZERO, ("6x6 arange with the 3x3 box: raised MemoryError: Unable to allocate",
+                                         "6x6 arange with the 3x3 box: no result: did not finish within its time"))},
         "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
         "lying-result": {"conv2d": (ZERO, "1-D image: expected ValueError to be raised, but it returned a "
                                           "__main__.Liar object")},
@@ -107,8 +109,8 @@ def test_verdicts(tmp_path, contexts, server, assignment, behaviour):
             assert exercise.score == 0, label
         else:
             assert exercise.score == exercise.max_score - verdict, label
-        if text is not None:
-            assert text in exercise.feedback, label
+        if text is not None:  # a text, or a tuple of texts one of which must appear
+            assert any(one in exercise.feedback for one in (text if isinstance(text, tuple) else (text,))), label
         assert all(word not in exercise.feedback for word in absent), label
         assert exercise.feedback.count("likely cause") <= 1, label  # one diagnosis per function
         assert "np.float64(" not in exercise.feedback, label
