@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench release lint sandbox browser clean
+.PHONY: demo test bench release lint mutate sandbox browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m autograder bench
 
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; a few minutes on 2 cores,
+# not part of `make test`). mutmut's own output goes to mutants/mutmut.log; the table is the result.
+mutate: $(STAMP)
+	@rm -rf mutants && mkdir mutants && echo "mutmut running (its output: mutants/mutmut.log)"
+	@$(VENV)/bin/mutmut run --max-children 2 > mutants/mutmut.log 2>&1 || { tail -n 30 mutants/mutmut.log; exit 1; }
+	@$(PY) tests/mutation_report.py
+
 # Regenerate assignments/ from source/ (commit the result).
 release: $(STAMP)
 	$(PY) -m autograder release
@@ -55,4 +62,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv demo bench
+	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv demo bench mutants

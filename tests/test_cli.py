@@ -159,8 +159,25 @@ def test_rerun_skips_graded_work_unless_forced_or_changed(course):
     nbformat.write(fixture_notebook("ps1", "correct-loops"), path)  # bob resubmits
     changed = {r["student"]: r["score"] for r in json_lines(run_grader(course, "grade", "ps1", "--json"))}
     assert changed == {"alice": 17, "bob": 17}
-    forced = json_lines(run_grader(course, "grade", "ps1", "--json", "--force"))
-    assert {r["student"] for r in forced} == {"alice", "bob"}
+    # Plant a marker in every stored result: a run that serves the store shows it, a regrade does not.
+    for stored in (course / ".autograder" / "results" / "ps1").glob("*.json"):
+        record = json.loads(stored.read_text())
+        record["result"]["exercises"][0]["feedback"] = "PLANTED IN THE STORE"
+        stored.write_text(json.dumps(record))
+
+    def conv2d_feedback(done):
+        assert done.returncode == 0, done.stderr
+        return {r["student"]: r["exercises"][0]["feedback"] for r in json_lines(done)}
+
+    assert set(conv2d_feedback(run_grader(course, "grade", "ps1", "--json")).values()) == {"PLANTED IN THE STORE"}
+    for regrading in (["--force"], ["--timeout", "7"], ["--timeout", "7", "--memory", "1500"]):
+        feedback = conv2d_feedback(run_grader(course, "grade", "ps1", "--json", *regrading))
+        assert set(feedback) == {"alice", "bob"}, regrading
+        assert all(text.startswith("conv2d: 8 / 8") for text in feedback.values()), (regrading, feedback)
+        for stored in (course / ".autograder" / "results" / "ps1").glob("*.json"):
+            record = json.loads(stored.read_text())
+            record["result"]["exercises"][0]["feedback"] = "PLANTED IN THE STORE"
+            stored.write_text(json.dumps(record))
 
 
 @pytest.mark.slow
@@ -196,7 +213,7 @@ def test_killed_run_resumes_with_exactly_one_result_per_submission(course):
 
 @pytest.mark.slow
 def test_dask_path_grades_identically_to_the_local_path(course):
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
     sample_class.write_class(course, PS1, {"ada": "correct", "ben": "flipped-kernel", "cy": "partial",
                                            "dee": "untouched", "fay": "not-from-scratch"})
@@ -205,7 +222,12 @@ def test_dask_path_grades_identically_to_the_local_path(course):
         time.sleep(0.5)
         done = run_grader(course, "grade", "ps1", "--json", "--force", "--no-gradebook",
                           "--scheduler", cluster.scheduler_address)
+        with Client(cluster) as client:  # what each Dask worker process ran, from its own log
+            ran = client.run(lambda dask_worker: sorted({str(entry[0]) for entry in dask_worker.state.log
+                                                         if str(entry[0]).startswith("grade_one-")
+                                                         and entry[1:3] == ("executing", "memory")}))
     assert done.returncode == 0, done.stderr
+    assert sum(len(keys) for keys in ran.values()) == 5, ran  # each submission graded once, on the cluster
     dask = json_lines(done)
 
     def key(results):

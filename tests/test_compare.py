@@ -31,7 +31,8 @@ def raised(exc):
 ])
 def test_array_comparison(actual, kind, passed, message):
     verdict = compare.compare(outcome(actual), outcome(np.ones((2, 2))), kind)
-    assert verdict.passed is passed and message in verdict.detail
+    assert verdict.passed is passed
+    assert verdict.detail == "" if passed else message in verdict.detail
 
 
 def test_exact_arrays_need_the_dtype():
@@ -221,3 +222,119 @@ def test_cut_off_fractions_are_recognised_despite_float_rounding(refs):
     assert not np.array_equal(stored, np.trunc(expected))  # rounding went both ways
     titles = [d.title for d in diagnose("conv2d", ps1, Case("box", (image, box)), stored, expected)]
     assert titles[0] == "result stored in the image's integer dtype"
+
+
+# -- what each comparison must refuse (one realistic regression per test) -------------------------
+
+@pytest.mark.parametrize("kind", ["float-array", "array", "exact-array"])
+def test_a_flattened_output_of_the_right_size_is_not_the_2d_result(kind):
+    verdict = compare.compare(outcome(np.ones(4)), outcome(np.ones((2, 2))), kind)
+    assert not verdict.passed and verdict.detail == "expected shape (2, 2), got (4,)"
+    column = compare.compare(outcome(np.ones((4, 1))), outcome(np.ones((2, 2))), kind)
+    assert not column.passed and column.detail == "expected shape (2, 2), got (4, 1)"
+
+
+@pytest.mark.parametrize(("given", "wanted"), [(np.float32, np.float64), (np.int32, np.int64),
+                                               (np.int64, np.int32), (np.uint8, np.int8)])
+def test_exact_arrays_refuse_another_size_of_the_same_kind(given, wanted):
+    verdict = compare.compare(outcome(np.zeros((2, 2), dtype=given)), outcome(np.zeros((2, 2), dtype=wanted)),
+                              "exact-array")
+    assert not verdict.passed
+    assert verdict.detail == f"expected dtype {np.dtype(wanted)}, got {np.dtype(given)}"
+
+
+def test_exact_arrays_compare_every_value_and_nans_as_equal():
+    expected = np.array([[1.0, np.nan], [3.0, 4.0]])
+    assert compare.compare(outcome(expected.copy()), outcome(expected), "exact-array").passed
+    off = expected.copy()
+    off[1, 1] = 4.0 + 1e-12  # exact means exact: no tolerance
+    verdict = compare.compare(outcome(off), outcome(expected), "exact-array")
+    assert not verdict.passed
+    assert "first at index (1, 1)" in verdict.detail and "(1 of 4 values wrong)" in verdict.detail
+
+
+def test_int_tuples_refuse_floats_even_when_whole():
+    verdict = compare.compare(outcome((2.0, 3.0)), outcome((2, 3)), "int-tuple")
+    assert not verdict.passed
+    assert verdict.detail == "expected a tuple of ints (2, 3), got (2.0, 3.0) (contains float 2.0)"
+    assert not compare.compare(outcome((2, 3.0)), outcome((2, 3)), "int-tuple").passed
+    assert not compare.compare(outcome((True, 3)), outcome((1, 3)), "int-tuple").passed
+    assert not compare.compare(outcome((2, 4)), outcome((2, 3)), "int-tuple").passed
+    assert compare.compare(outcome((np.int32(2), 3)), outcome((2, 3)), "int-tuple").passed
+
+
+class Refused(ValueError):
+    """A student's own error class, derived from the ValueError the contract asks for."""
+
+
+def test_a_valueerror_subclass_counts_as_valueerror():
+    expected = raised(ValueError("bad"))
+    assert compare.compare(raised(Refused("kernel larger than image")), expected, "float-array").passed
+    # but not the other way round: a plain ValueError where a subclass is expected is another error
+    assert not compare.compare(raised(ValueError("x")), raised(Refused("y")), "float-array").passed
+    verdict = compare.compare(raised(LookupError("x")), expected, "float-array")
+    assert verdict.detail == "expected ValueError, got LookupError: x"
+
+
+def test_a_returned_value_where_an_exception_is_expected_is_described():
+    verdict = compare.compare(outcome(np.zeros((1, 1))), raised(ValueError("bad")), "float-array")
+    assert verdict.detail == ("expected ValueError to be raised, but it returned an array of shape (1, 1) "
+                              "and dtype float64")
+    verdict = compare.compare(outcome(None), raised(ValueError("bad")), "float-array", any_error=True)
+    assert verdict.detail == "expected an exception to be raised, but it returned NoneType None"
+
+
+def test_integer_truncation_and_the_integer_dtype_cast_are_told_apart(root, refs):
+    """Each label goes with its own mistake: a float result with the fractions cut off is "integer
+    truncation"; a result converted to the image's integer dtype is the cast."""
+    conv2d = refs["ps1"]["conv2d"]
+    truncated = judged(root, "ps1", "conv2d", lambda image, kernel: np.trunc(conv2d(image, kernel)))
+    (line,) = causes(truncated)
+    assert line.startswith("likely cause: integer truncation: your result equals the correct one with the "
+                           "fractions cut off")
+    assert "image's integer dtype" not in truncated.feedback() and "modulo 256" not in truncated.feedback()
+    cast = judged(root, "ps1", "conv2d",
+                  lambda image, kernel: conv2d(image, kernel).astype(np.asarray(image).dtype))
+    (line,) = causes(cast)
+    assert line.startswith("likely cause: result stored in the image's integer dtype: your values equal")
+    assert "integer truncation" not in cast.feedback()
+
+
+@pytest.mark.parametrize(("actual", "expected", "kind", "detail"), [
+    (np.array([1, 2, 4]), np.array([1, 2, 3]), "exact-array",
+     "values differ: first at index (2,), expected 3, got 4 (1 of 3 values wrong)"),
+    (np.array([1.0, np.nan]), np.array([1.0, 2.0]), "exact-array",
+     "values differ: first at index (1,), expected 2.0, got nan (1 of 2 values wrong)"),
+    (np.array([1.0, 2.0]), np.array([1.0, np.nan]), "float-array",
+     "values differ: first at index (1,), expected nan, got 2.0 (1 of 2 values wrong)"),
+    (np.array([1 + 2j]), np.array([1 + 3j]), "array",
+     "values differ: first at index (0,), expected 1.0+3.0j, got 1.0+2.0j (1 of 1 values wrong)"),
+    (np.array(["a", "b"]), np.array([1.0, 2.0]), "float-array", "expected numbers, got an array of dtype <U1"),
+    (np.array([1, 2], dtype=object), np.array([1.0, 2.0]), "array",  # never decoded: reported by type name
+     "expected a numpy array of shape (2,), got a ndarray of dtype object object"),
+    (2.0, 2, "int", "expected a Python int (2), got float 2.0"),
+    ([2, 3], (2, 3), "int-tuple", "expected a tuple of ints (2, 3), got list [2, 3]"),
+    ((2, 4), (2, 3), "int-tuple", "expected (2, 3), got (2, 4)"),
+])
+def test_a_wrong_answer_fails_with_exactly_this_detail(actual, expected, kind, detail):
+    verdict = compare.compare(outcome(actual), outcome(expected), kind)
+    assert verdict.passed is False and verdict.detail == detail
+
+
+@pytest.mark.parametrize(("actual", "expected", "kind"), [
+    (np.array([1.0, np.nan]), np.array([1.0, np.nan]), "float-array"),  # nan where the reference has nan
+    (np.array([1e-12]), np.array([0.0]), "float-array"),  # absolute tolerance near zero
+    (np.array([1 + 2j]), np.array([1 + 2j]), "array"),
+    (np.array([3, 4]), np.array([3, 4]), "exact-array"),
+])
+def test_a_right_answer_passes(actual, expected, kind):
+    verdict = compare.compare(outcome(actual), outcome(expected), kind)
+    assert verdict.passed is True and verdict.detail == ""
+
+
+def test_a_value_or_another_error_where_valueerror_is_required_fails():
+    for student in (outcome(np.zeros((1, 1))), raised(TypeError("t"))):
+        assert compare.compare(student, raised(ValueError("bad")), "float-array").passed is False
+    assert compare.compare(raised(KeyError("k")), outcome(1), "int").passed is False
+    with pytest.raises(ValueError, match="unknown result kind 'matrix'"):
+        compare.compare_values(1, 1, "matrix")

@@ -9,40 +9,44 @@ from autograder.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, fixture_notebook
 
-FULL, ZERO, PARTIAL = "full", "zero", "partial"
+FULL, ZERO = "full", "zero"
 ALL_ZERO = {name: (ZERO, "not graded: cell") for name in ("conv2d", "convolve2d", "conv1d")}
 
-# behaviour -> {function: (verdict, text that must appear in its feedback[, text that must not])};
-# unnamed functions: full. A verdict is FULL, ZERO, PARTIAL or the number of points lost.
+# behaviour -> {function: (verdict, text that must appear in its feedback[, texts that must not])};
+# unnamed functions: full. A verdict is FULL, ZERO or the exact number of points lost. The text is
+# a line only the grader writes (never "", which every feedback contains), or a tuple of such lines.
 EXPECTED = {
     "ps1": {
         "correct-loops": {},
         "correct-einsum": {},
         "correct-fft": {},
         "correct-noisy": {},
-        "flipped-kernel": {"conv2d": (PARTIAL, "likely cause: flipped kernel:")},
-        # convolve2d calls the flipped conv2d: still full marks (siblings are answered by the reference)
-        "flipped-kernel-shared": {"conv2d": (PARTIAL, "likely cause: flipped kernel:")},
-        "truncating": {"conv2d": (PARTIAL, "likely cause: result stored in the image's integer dtype:")},
-        "uint8-wrap": {"conv2d": (PARTIAL, "likely cause: uint8 wrap-around:")},
+        "flipped-kernel": {"conv2d": (6, "likely cause: flipped kernel:")},
+        "flipped-kernel-shared": {"conv2d": (6, "likely cause: flipped kernel:")},  # convolve2d calls it: still full
+        "truncating": {"conv2d": (3, "likely cause: result stored in the image's integer dtype:",
+                                  "integer truncation", "uint8 wrap-around")},
+        "uint8-wrap": {"conv2d": (3, "likely cause: uint8 wrap-around:", "integer truncation", "integer dtype")},
         # never right, so no points for refusing bad input or for leaving the inputs alone
         "off-by-one": {"conv2d": (ZERO, "likely cause: off-by-one output size:")},
-        "swapped-axes": {"conv2d": (PARTIAL, "likely cause: kernel transposed (height and width swapped):")},
+        "swapped-axes": {"conv2d": (6, "likely cause: kernel transposed (height and width swapped):")},
         "mutates-input": {"conv2d": (1, "modified in place")},
         "tall-kernel-empty": {"convolve2d": (0.5, "kernel taller but narrower than the image: expected ValueError")},
         "np-convolve": {"conv1d": (ZERO, "line 4: `return np.convolve(signal, kernel, mode)`: uses `numpy.convolve`",
                                    "correlate")},
-        "mode-ignored": {"conv1d": (PARTIAL, "likely cause: mode ignored:", "off-by-one")},
+        "mode-ignored": {"conv1d": (4, "likely cause: mode ignored:", "off-by-one")},
         "scipy-cast": {"conv2d": (ZERO, "uses `scipy.signal.correlate2d`, a ready-made convolution", "zeros_like")},
-        "same-off-by-one": {"conv1d": (PARTIAL, "likely cause: 'same' window off by one for even kernels:")},
+        "same-off-by-one": {"conv1d": (3, "likely cause: 'same' window off by one for even kernels:")},
         "not-from-scratch-aliased": {"conv2d": (ZERO, "scipy.signal"), "conv1d": (ZERO, "numpy.convolve")},
         "sys-exit": {"conv2d": (ZERO, "SystemExit")},
         "os-exit": {"conv2d": (ZERO, "os._exit")},
         "infinite-loop": {"conv2d": (ZERO, "time limit")},
-        "memory-hog": {"conv2d": (ZERO, "")},
+        # stopped by the memory limit, or by the time limit when the allocations are slow (a loaded machine)
+        "memory-hog": {"conv2d": (ZERO, ("6x6 arange with the 3x3 box: raised MemoryError: Unable to allocate",
+                                         "6x6 arange with the 3x3 box: no result: did not finish within its time"))},
+        "lying-result": {"conv2d": (ZERO, "1-D image: expected ValueError to be raised, but it returned a "
+                                          "__main__.Liar object")},
         # escape hatches in top-level code: the static policy costs every function (the line named)
         "numpy-monkeypatch": {**ALL_ZERO, "conv2d": (ZERO, "line 2: `np.testing.assert_allclose = ")},
-        "lying-result": {"conv2d": (ZERO, "")},
         "planted-module": {**ALL_ZERO, "conv2d": (ZERO, "`sys.modules`")},
         "kill-parent": {**ALL_ZERO, "conv2d": (ZERO, "`import signal`")},
         "crash-in-cell": {},
@@ -52,17 +56,17 @@ EXPECTED = {
         "correct": {},
         "extra-pixel-before": {"same_padding": (ZERO, "likely cause: extra pixel on the wrong side:")},
         "float-sizes": {"conv_output_size": (ZERO, "likely cause: float instead of int:")},
-        "pad-float": {"zero_pad": (PARTIAL, "likely cause: dtype not kept:")},
+        "pad-float": {"zero_pad": (2, "likely cause: dtype not kept:")},
         "float-sizes-shared": {"conv_output_size": (ZERO, "likely cause: float instead of int:")},
     },
     "ps3": {
         "correct": {},
-        "bias-per-input-channel": {"conv_forward": (PARTIAL, "likely cause: bias added once per input channel:")},
+        "bias-per-input-channel": {"conv_forward": (3, "likely cause: bias added once per input channel:")},
         "bias-per-tap": {"conv_forward": (1, "likely cause: bias added once per kernel tap:", "input channel:")},
         "broadcast-weight": {"conv_forward": (0.5, "weight with 1 input channel for a 3-channel x: expected "
                                                    "ValueError")},
-        "dilation-ignored": {"strided_conv2d": (PARTIAL, "likely cause: dilation ignored:", "off-by-one")},
-        "same-before": {"strided_conv2d": (PARTIAL, "likely cause: 'same' extra pixel on the wrong side:")},
+        "dilation-ignored": {"strided_conv2d": (4.5, "likely cause: dilation ignored:", "off-by-one")},
+        "same-before": {"strided_conv2d": (3.5, "likely cause: 'same' extra pixel on the wrong side:")},
     },
 }
 
@@ -71,8 +75,10 @@ CASES = [(a, b) for a, table in EXPECTED.items() for b in table]
 #: The sandbox's own containment, with the static policy off: what the process design alone keeps.
 WITHOUT_POLICY = {
     "numpy-monkeypatch": {"conv2d": (ZERO, "expected shape")},
-    "planted-module": {"conv2d": (ZERO, "")},
-    "kill-parent": {"conv2d": (ZERO, "")},
+    # the planted module is not the one the grader reads with: the function's own answer is judged
+    "planted-module": {"conv2d": (ZERO, "6x6 arange with the 3x3 box: expected shape (4, 4), got (1, 1)")},
+    # its parent survives the kill: the function is graded on what it returned
+    "kill-parent": {"conv2d": (ZERO, "6x6 arange with the 3x3 box: expected shape (4, 4), got (1, 1)")},
     "exit-in-cell": {"conv2d": (ZERO, "ended the grading process")},
     "os-exit": {"conv2d": (ZERO, "os._exit")},
     # second lines behind the policy: the tracer names the routine as the student called it, and
@@ -86,6 +92,8 @@ WITHOUT_POLICY = {
 def test_every_fixture_file_has_an_expectation():
     files = {(p.parent.name, p.stem.removeprefix("submitted-")) for p in SUBMISSIONS.rglob("submitted-*.py")}
     assert files == set(CASES)
+    assert all(texts[0] and all(texts) for table in EXPECTED.values() for _, *texts in
+               (entry for functions in table.values() for entry in functions.values()))
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +135,16 @@ def check_verdicts(tmp_path, ctx, server, assignment, behaviour, expectations):
     for exercise in result.exercises:
         if exercise.score is None:
             continue  # written question, graded by hand
-        verdict, text, *absent = expectations.get(exercise.name, (FULL, ""))
+        verdict, text, *absent = expectations.get(exercise.name, (FULL, None))
         label = f"{behaviour}/{exercise.name}: {exercise.score}/{exercise.max_score}\n{exercise.feedback}"
         if verdict == FULL:
             assert exercise.score == exercise.max_score, label
         elif verdict == ZERO:
             assert exercise.score == 0, label
-        elif verdict == PARTIAL:
-            assert 0 < exercise.score < exercise.max_score, label
         else:
             assert exercise.score == exercise.max_score - verdict, label
-        assert text in exercise.feedback, label
+        if text is not None:  # a text, or a tuple of texts one of which must appear
+            assert any(one in exercise.feedback for one in (text if isinstance(text, tuple) else (text,))), label
         assert all(word not in exercise.feedback for word in absent), label
         assert exercise.feedback.count("likely cause") <= 1, label  # one diagnosis per function
         assert "np.float64(" not in exercise.feedback, label

@@ -104,3 +104,21 @@ def test_grade_command_draws_inputs_per_student(course):
     assert line(runs[2], "alice") == line(runs[2], "bob")  # without the option everyone shares the inputs
     assert runs[0]["carol"]["score"] == runs[2]["carol"]["score"] == 17.0
     assert runs[0]["alice"]["score"] == runs[2]["alice"]["score"]  # a bug costs the same points
+
+
+def test_the_grading_context_draws_each_students_inputs_only_when_asked(root):
+    """In-process, without a sandbox: the inputs the sandboxed grader sends for a student."""
+    import numpy as np
+
+    from autograder import grading
+    from autograder.course import get_assignment
+
+    def inputs(ctx, student):
+        return [np.asarray(item.case.args[0]).tobytes() for item in ctx.prepared(student).built["conv2d"]]
+
+    seeded = grading.Context(root, get_assignment("ps1"), per_student_seeds=True)
+    alice, bob = inputs(seeded, "alice"), inputs(seeded, "bob")
+    assert alice != bob and alice == inputs(seeded, "alice")
+    shared = grading.Context(root, get_assignment("ps1"))
+    assert inputs(shared, "alice") == inputs(shared, "bob") != alice
+    assert inputs(shared, "alice")[0] == alice[0]  # the notebook's visible examples are the same for all
