@@ -16,7 +16,8 @@ from tests.conftest import make_course
 
 
 class StampingGrader:
-    """Replaces schedule._local_results: grades by writing the run's stamp into the feedback."""
+    """Replaces schedule._local_results: grades by writing the run's stamp into the feedback (one
+    submission a batch)."""
 
     def __init__(self):
         self.run = 0
@@ -28,9 +29,9 @@ class StampingGrader:
         self.seen_options.append(options)
         for submission in todo:
             self.graded.append((self.run, submission.student))
-            yield submission, NotebookResult(
+            yield [(submission, NotebookResult(
                 submission.student, assignment_name, "convolution", str(submission.path), "graded", None, 8.0,
-                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}", {"test_conv2d_hidden": 8.0})])
+                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}", {"test_conv2d_hidden": 8.0})]))]
 
 
 @pytest.fixture
