@@ -31,7 +31,8 @@ class StampingGrader:
             self.graded.append((self.run, submission.student))
             yield [(submission, NotebookResult(
                 submission.student, assignment_name, "convolution", str(submission.path), "graded", None, 8.0,
-                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}", {"test_conv2d_hidden": 8.0})]))]
+                20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}",
+                                {"test_conv2d_hidden": 8.0})]))]
 
 
 @pytest.fixture
