@@ -201,7 +201,7 @@ def test_output_flood_is_capped(tmp_path, context, level):
     assert conv2d.score == 0 and "raised OSError: [Errno 27] File too large" in conv2d.feedback, conv2d.feedback
 
 
-def test_an_output_flood_attack_is_otherwise_a_correct_conv2d(tmp_path, context):
+def test_the_attacks_conv2d_is_otherwise_correct(tmp_path, context):
     """The attacks below compute conv2d right, so a 0 comes from the defence alone."""
     result = grade_attack(tmp_path, context, "rlimits", conv2d_body="print('a few words')\n" + CORRECT_CONV2D)
     assert result.exercises[0].score == 8, result.exercises[0].feedback
