@@ -51,6 +51,9 @@ EXPECTED = {
         "kill-parent": {**ALL_ZERO, "conv2d": (ZERO, "`import signal`")},
         "crash-in-cell": {},
         "exit-in-cell": {**ALL_ZERO, "conv2d": (ZERO, "`os._exit(0)`")},
+        # torch is a ready-made convolution too
+        "torch-conv2d": {"conv2d": (ZERO, "line 8: `correlate = F.conv2d  # torch's conv2d is a cross-correlation, as "
+                                          "asked`: uses `torch.nn.functional.conv2d`, a ready-made convolution")},
     },
     "ps2": {
         "correct": {},
@@ -67,6 +70,10 @@ EXPECTED = {
                                                    "ValueError")},
         "dilation-ignored": {"strided_conv2d": (4.5, "likely cause: dilation ignored:", "off-by-one")},
         "same-before": {"strided_conv2d": (3.5, "likely cause: 'same' extra pixel on the wrong side:")},
+        # conv_forward is from scratch too (right values, through scipy)
+        "scipy-conv-forward": {"conv_forward": (ZERO, "line 16: `total = sum(correlate2d(xp[n, c], weight[f, c], "
+                                                      "mode=\"valid\") for c in range(C))`: uses `correlate2d` "
+                                                      "(= scipy.signal.correlate2d), a ready-made convolution")},
     },
 }
 
@@ -86,6 +93,9 @@ WITHOUT_POLICY = {
     "np-convolve": {"conv1d": (ZERO, "the call used numpy.convolve;", "correlate")},
     "scipy-cast": {"conv2d": (ZERO, "raised DisabledLibraryError: scipy.signal.correlate2d: scipy does no work",
                               "zeros_like")},
+    # torch does no work in the sandbox either
+    "torch-conv2d": {"conv2d": (ZERO, "raised DisabledLibraryError: torch.from_numpy: torch does no work inside "
+                                      "the grader's sandbox")},
 }
 
 

@@ -68,6 +68,24 @@ def test_tracer_sees_ready_made_convolutions_however_aliased():
         assert outcome["forbidden"], function
 
 
+def test_tracer_names_torch_conv2d():
+    """Outside the sandbox (the nbgrader path) torch really runs: the tracer names its conv2d, and
+    the verdict names the first torch routine the student called."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - the usual alias
+
+    from autograder import cases, judge
+
+    def conv2d(image, kernel):
+        return F.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None])[0, 0].numpy()
+
+    outcome = tracer.call_traced(conv2d, (np.ones((4, 4)), np.ones((2, 2))), {})
+    assert outcome["kind"] == "returned" and outcome["forbidden"] == ["torch.from_numpy", "torch.conv2d"]
+    verdict = judge.judge(cases.for_assignment("ps1")["conv2d"], [], [outcome], [], {}, [])
+    assert verdict.problem == ("not from scratch: the call used torch.from_numpy; this function earns no points "
+                               "(see the assignment's rules)")
+
+
 def test_tracer_allows_numpy_arithmetic_and_fft():
     def honest(image, kernel):
         windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)

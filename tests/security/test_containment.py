@@ -1,7 +1,10 @@
 """Attacks on the grader itself. Each one targets conv2d; each test asserts the attack is contained
 and that convolve2d and conv1d (written independently) are still graded right."""
 
+import errno
 import os
+import re
+import secrets
 import socket
 import threading
 import uuid
@@ -48,6 +51,16 @@ def grade_attack(tmp_path, context, level, before="", conv2d_body="return np.zer
     return result
 
 
+#: A right conv2d (valid cross-correlation, float result, ValueError on bad input), for attacks
+#: whose 0 must come from the defence alone.
+CORRECT_CONV2D = """image = np.asarray(image, dtype=float)
+kernel = np.asarray(kernel, dtype=float)
+if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+    raise ValueError('bad input')
+windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+return np.einsum('ijab,ab->ij', windows, kernel)"""
+
+
 def processes_with(marker: str) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -63,12 +76,14 @@ def processes_with(marker: str) -> list[int]:
 
 @BWRAP
 def test_cannot_read_solutions_gradebook_or_other_submissions(tmp_path, context, root):
-    (root / "gradebook.db").exists()  # whatever is there, the sandbox must not see it
     secret = tmp_path / "submitted" / "victim" / "ps1" / "convolution.ipynb"
     secret.parent.mkdir(parents=True)
     secret.write_text("victim's work")
+    gradebook = tmp_path / "gradebook.db"  # a course's gradebook, readable by the grading user
+    gradebook.write_bytes(b"SQLite format 3\x00 grades of every student")
     targets = [root / "source" / "ps1" / "convolution.ipynb", root / "nbgrader_config.py",
-               root / "autograder" / "cases" / "ps1.py", secret, "/etc/passwd"]
+               root / "autograder" / "cases" / "ps1.py", secret, gradebook, "/etc/passwd"]
+    assert all(os.access(target, os.R_OK) for target in targets)  # each one there to be read
     body = ("seen = []\n"
             f"for path in {[str(t) for t in targets]!r}:\n"
             "    try:\n"
@@ -85,8 +100,10 @@ def test_cannot_read_solutions_gradebook_or_other_submissions(tmp_path, context,
 @pytest.mark.parametrize("level", [pytest.param("bubblewrap", marks=BWRAP)])
 def test_cannot_write_into_the_course_tree_or_gradebook(tmp_path, context, root, level):
     marker = tmp_path / f"planted-{uuid.uuid4().hex}"
+    gradebook = tmp_path / "gradebook.db"
+    gradebook.write_bytes(b"SQLite format 3\x00 grades")
     body = ("import os\n"
-            f"for path in [{str(marker)!r}, {str(root / 'gradebook.db')!r}, {str(root / 'source' / 'x.py')!r}]:\n"
+            f"for path in [{str(marker)!r}, {str(gradebook)!r}, {str(root / 'source' / 'x.py')!r}]:\n"
             "    try:\n"
             "        with open(path, 'a') as handle:\n"
             "            handle.write('pwned')\n"
@@ -95,8 +112,7 @@ def test_cannot_write_into_the_course_tree_or_gradebook(tmp_path, context, root,
             "return np.zeros((1, 1))")
     result = grade_attack(tmp_path, context, level, conv2d_body=body)
     assert not marker.exists() and not (root / "source" / "x.py").exists()
-    if (root / "gradebook.db").exists():
-        assert b"pwned" not in (root / "gradebook.db").read_bytes()[-100:]
+    assert gradebook.read_bytes() == b"SQLite format 3\x00 grades"
     assert result.exercises[0].score == 0
 
 
@@ -174,48 +190,78 @@ def test_files_written_to_tmp_stay_in_the_sandbox(tmp_path, context):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_output_flood_is_capped(tmp_path, context, level):
+    """conv2d is right but writes 16 MB: past the output cap a write fails, so only the cap costs
+    it its points (and the feedback says which error it got)."""
     body = ("import sys\nchunk = 'x' * 1_000_000\n"
-            "for _ in range(300):\n"
+            "for _ in range(8):\n"
             "    print(chunk)\n    print(chunk, file=sys.stderr)\n"
-            "return np.zeros((1, 1))")
-    result = grade_attack(tmp_path, context, level, before="print('y' * 50_000_000)", conv2d_body=body)
-    assert result.exercises[0].score == 0
+            + CORRECT_CONV2D)
+    result = grade_attack(tmp_path, context, level, before="print('y' * 5_000_000)", conv2d_body=body)
+    conv2d = result.exercises[0]
+    assert conv2d.score == 0 and "raised OSError: [Errno 27] File too large" in conv2d.feedback, conv2d.feedback
+
+
+def test_the_attacks_conv2d_is_otherwise_correct(tmp_path, context):
+    """The attacks below compute conv2d right, so a 0 comes from the defence alone."""
+    result = grade_attack(tmp_path, context, "rlimits", conv2d_body="print('a few words')\n" + CORRECT_CONV2D)
+    assert result.exercises[0].score == 8, result.exercises[0].feedback
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_fork_bomb_is_limited(tmp_path, context, level):
-    body = ("import os\n"
-            "children = 0\n"
+    """The submission sees the process limit it was given (RLIMIT_NPROC = the context's 64) and its
+    forks fail with EAGAIN before it has 64 children (it tries for 200)."""
+    body = ("import os, resource\n"
+            "children, error = 0, None\n"
             "try:\n"
-            "    while children < 100_000:\n"
+            "    while children < 200:\n"
             "        if os.fork() == 0:\n"
             "            import time; time.sleep(60); os._exit(0)\n"
             "        children += 1\n"
-            "except OSError:\n"
-            "    pass\n"
-            "return np.zeros((1, 1))")
-    grade_attack(tmp_path, context, level, conv2d_body=body)
+            "except OSError as exc:\n"
+            "    error = exc.errno\n"
+            "raise ValueError(f'FORKED {children} ERRNO {error} NPROC {resource.getrlimit(resource.RLIMIT_NPROC)}')")
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    if level == "rlimits" and os.geteuid() == 0 and not sandbox.others_can_run_python():
+        pytest.skip("student code runs as root here (no unprivileged uid can reach this Python), and root "
+                    "ignores RLIMIT_NPROC; doctor warns about it")
+    found = re.search(r"FORKED (\d+) ERRNO (\w+) NPROC \((\d+), (\d+)\)", result.exercises[0].feedback)
+    assert found, result.exercises[0].feedback
+    children, error, soft, hard = int(found[1]), found[2], int(found[3]), int(found[4])
+    assert (soft, hard) == (context.limits.processes, context.limits.processes) == (64, 64)
+    assert error == str(errno.EAGAIN) and 0 < children < 64
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_killing_the_server(tmp_path, context, level):
-    """The function's parent is the worker server: killing it costs only this function. (In the
-    rlimits fallback student code could also signal the grader itself; doctor says so.)"""
+    """conv2d is right but first SIGKILLs its parent, the submission's supervisor. Running under
+    an unprivileged uid of its own the signal is refused and conv2d earns full marks; sharing the
+    supervisor's uid (the rlimits fallback as root here, or grading as a normal user) the kill
+    costs only this function, with the reason. (In the rlimits fallback student code could also
+    signal the grader itself; doctor says so.)"""
     body = ("import os, signal\n"
             "try:\n"
             "    os.kill(os.getppid(), signal.SIGKILL)\n"
             "except OSError:\n"
             "    pass\n"
-            "return np.zeros((1, 1))")
+            + CORRECT_CONV2D)
     result = grade_attack(tmp_path, context, level, conv2d_body=body)
-    assert result.exercises[0].score == 0
+    conv2d = result.exercises[0]
+    if os.geteuid() == 0 and (level == "bubblewrap" or sandbox.others_can_run_python()):
+        assert conv2d.score == 8, conv2d.feedback
+    else:
+        assert conv2d.score == 0 and "no result: the grader's worker was lost while it ran (the submission's " \
+            "supervisor was lost while conv2d ran)" in conv2d.feedback, conv2d.feedback
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_memory_hog_is_stopped(tmp_path, context, level):
+    """1 GB of address space (RLIMIT_AS) runs out long before the 4 s time limit: a MemoryError."""
     body = "hog = []\nwhile True:\n    hog.append(bytearray(100_000_000))"
     result = grade_attack(tmp_path, context, level, conv2d_body=body)
-    assert result.exercises[0].score == 0
+    conv2d = result.exercises[0]
+    # the first case ends in a MemoryError (later ones may run out of the function's time)
+    assert conv2d.score == 0 and "6x6 arange with the 3x3 box: raised MemoryError" in conv2d.feedback, conv2d.feedback
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -281,3 +327,36 @@ def test_a_later_function_cannot_rewrite_an_earlier_ones_results(tmp_path, conte
         result = grading.grade(context, Submission("forger", path), server)
     scores = {e.name: e.score for e in result.exercises}
     assert scores["conv2d"] == 8 and scores["convolve2d"] == 4 and scores["conv1d"] == 0, result.exercises
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_student_code_does_not_get_the_graders_environment(tmp_path, context, level, monkeypatch):
+    """A variable only the grader's environment holds is not visible to student code, in os.environ
+    or in the output it prints."""
+    name, value = f"AUTOGRADER_TEST_SECRET_{secrets.token_hex(6).upper()}", secrets.token_hex(16)
+    monkeypatch.setenv(name, value)
+    body = ("import os\n"
+            "print(dict(os.environ))\n"
+            "raise ValueError('ENVIRONMENT ' + ' '.join(f'{k}={v}' for k, v in os.environ.items() "
+            "if k.startswith('AUTOGRADER_TEST_SECRET') or k == 'PATH'))")
+    result = grade_attack(tmp_path, context, level, conv2d_body=body)
+    conv2d = result.exercises[0].feedback
+    assert "raised ValueError: ENVIRONMENT PATH=/usr/bin:/bin" in conv2d, conv2d  # the code ran and reported
+    assert name not in conv2d and value not in str(result)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_grading_without_bubblewrap_warns_that_nothing_is_contained(course, level):
+    """`grade --sandbox rlimits` prints the warning line on stderr; under bubblewrap there is none."""
+    from tests.conftest import run_grader
+
+    (course / "submitted").mkdir()
+    done = run_grader(course, "grade", "ps1", "--sandbox", level)
+    assert done.returncode == 0 and "nothing to grade" in done.stderr, done.stderr
+    warning = "warning: " + sandbox.NOT_CONTAINED
+    if level == "rlimits":
+        assert warning in done.stderr.splitlines(), done.stderr
+        for words in ("can READ any file this user can read", "open NETWORK connections", "apt-get install bubblewrap"):
+            assert words in warning
+    else:
+        assert sandbox.NOT_CONTAINED not in done.stderr and "warning" not in done.stderr, done.stderr
