@@ -47,7 +47,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m autograder bench
 
-# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; a few minutes on 2 cores,
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml; about 30 minutes on 2 cores,
 # not part of `make test`). mutmut's own output goes to mutants/mutmut.log; the table is the result.
 mutate: $(STAMP)
 	@rm -rf mutants && mkdir mutants && echo "mutmut running (its output: mutants/mutmut.log)"
