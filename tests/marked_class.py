@@ -10,25 +10,12 @@ from pathlib import Path
 import nbformat
 
 from autograder import notebooks
-from tests.conftest import ROOT, fixture_notebook
+from tests.conftest import ROOT, fixture_notebook, submit
 
 CODE_MARKER = "ben_code_marker_5e1f"  # a comment in ben's conv2d
 ANSWER_MARKER = "ben-answer-marker-93c2"  # ben's written answer
 ADDED_MARKER = "ben-added-cell-marker-7d04"  # a cell ben added at the end
 LATE = "2030-01-02 09:30:00.000000 UTC"  # ben's timestamp.txt (after the due date the tests set)
-
-
-def submit(course: Path, student: str, nb, name: str = "convolution.ipynb", timestamp: str | None = None) -> Path:
-    folder = course / "submitted" / student / "ps1"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if isinstance(nb, str):
-        path.write_text(nb)
-    else:
-        nbformat.write(nb, path)
-    if timestamp:
-        (folder / "timestamp.txt").write_text(timestamp)
-    return path
 
 
 def bens_notebook():

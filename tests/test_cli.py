@@ -15,21 +15,10 @@ import pytest
 
 from autograder import notebooks, sample_class
 from autograder.course import get_assignment
-from tests.conftest import fixture_notebook, json_lines, nbgrader, run_grader, scores
+from tests.conftest import fixture_notebook, json_lines, nbgrader, run_grader, scores, submit
 
 PS1 = get_assignment("ps1")
 CONTRACT_KEYS = {"student", "assignment", "notebook", "path", "status", "error", "score", "max_score", "exercises"}
-
-
-def submit(course, student, nb, name="convolution.ipynb", assignment="ps1"):
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if isinstance(nb, str):
-        path.write_text(nb)
-    else:
-        nbformat.write(nb, path)
-    return path
 
 
 @pytest.mark.slow

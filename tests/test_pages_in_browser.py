@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from autograder.gradebook import COURSE_ID, db_url
-from tests.conftest import json_lines, nbgrader, run_grader
-from tests.marked_class import ANSWER_MARKER, CODE_MARKER, bens_notebook, feedback_lines, submit
+from tests.conftest import json_lines, nbgrader, run_grader, submit
+from tests.marked_class import ANSWER_MARKER, CODE_MARKER, bens_notebook, feedback_lines
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
