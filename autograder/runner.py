@@ -14,11 +14,9 @@ got to run is reported as ``lost``: grading turns that into an error for the sub
 
 from __future__ import annotations
 
-import os
 import secrets
 import select
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 
 from autograder import sandbox
 from autograder.sandbox import wire
+from autograder.sandbox.launch import end_process_group
 
 MAX_SKIPPED_CELLS = 3
 MAX_JOB_FRAMES = 200_000  # frames the grader reads for one job before giving up on the server
@@ -76,14 +75,7 @@ class WorkerServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.process.wait()
-            for stream in (self.process.stdin, self.process.stdout):
-                if stream:
-                    stream.close()
+            end_process_group(self.process)
             self.process = None
         if self.launch is not None and self.launch.cleanup:
             shutil.rmtree(self.launch.cleanup, ignore_errors=True)

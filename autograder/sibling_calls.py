@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import resource
 import select
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from autograder.sandbox import wire
+from autograder.sandbox.launch import end_process_group
 
 MEMORY_BYTES = 2 * 1024 ** 3
 MAX_REPLY = 800_000  # bytes of an encoded answer
@@ -43,13 +43,7 @@ class ReferenceCalls:
 
     def stop(self) -> None:
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.process.wait()
-            self.process.stdin.close()
-            self.process.stdout.close()
+            end_process_group(self.process)
             self.process = None
 
     def call(self, name: str, args, kwargs, max_elements: int, seconds: float) -> dict:

@@ -27,6 +27,7 @@ import functools
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,19 @@ def _python_binds() -> list[str]:
                 args += ["--perms", "0755", "--dir", parent]
         args += ["--ro-bind", root, root]
     return args
+
+
+def end_process_group(process: subprocess.Popen) -> None:
+    """Kill a process started with start_new_session=True and everything it started, then reap it
+    and close our ends of its pipes."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream:
+            stream.close()
 
 
 def private_uid() -> int:
