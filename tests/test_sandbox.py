@@ -32,13 +32,31 @@ def test_foreign_objects_travel_as_type_names_only():
     assert isinstance(wire.decode(wire.encode(np.array([object()]))), wire.Foreign)  # object arrays too
 
 
-def test_pickled_arrays_are_refused():
-    buffer = io.BytesIO()
-    np.save(buffer, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+def test_arrays_on_the_wire_are_never_objects_and_must_be_consistent():
+    """An array arrives as dtype, shape and bytes: a dtype holding Python objects (a pickle in
+    disguise), bytes that do not fill the shape, or a bad shape are refused, not guessed at."""
     import base64
 
-    with pytest.raises(ValueError):
-        wire.decode({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
+    eight = base64.b64encode(bytes(8)).decode()
+    refused = {
+        "object dtype": {"dtype": "|O", "shape": [1], "data": eight},
+        "record dtype": {"dtype": "V8", "shape": [1], "data": eight},
+        "too few bytes": {"dtype": "<f8", "shape": [2], "data": eight},
+        "negative shape": {"dtype": "<f8", "shape": [-1], "data": ""},
+        "boolean in shape": {"dtype": "<f8", "shape": [True], "data": eight},
+        "unknown dtype": {"dtype": "nonsense", "shape": [1], "data": eight},
+        "not base64": {"dtype": "<f8", "shape": [1], "data": "!!!!!!!!!!!!"},
+        "npy bytes (old format)": eight,
+    }
+    for name, payload in refused.items():
+        with pytest.raises(ValueError):
+            wire.decode({"__ndarray__": payload})
+            pytest.fail(f"accepted: {name}")
+    assert wire.decode({"__ndarray__": {"dtype": "<f8", "shape": [1], "data": eight}}).tolist() == [0.0]
+    received = wire.decode(wire.encode(np.asfortranarray(np.arange(6.0).reshape(2, 3))))
+    assert received.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]] and received.flags.writeable
+    scalar = wire.decode(wire.encode(np.float32(2.5)))
+    assert type(scalar) is np.float32 and scalar == 2.5
 
 
 def test_frames_round_trip_and_reject_oversized_messages():
@@ -164,3 +182,22 @@ def test_frames_of_another_job_never_reach_this_one():
         run = server.run(job, {"f": [{"args": [1]}]})
     assert run.status["f"] == ("ok", "")
     assert wire.decode(run.outcomes["f"][0]["value"]) == 2
+
+
+def test_children_lists_match_a_scan_of_every_process():
+    """The supervisor finds stray processes through the kernel's per-thread children lists; the
+    scan of /proc it falls back on (kernels without those lists) must find the same ones."""
+    import subprocess
+
+    from autograder.sandbox import server
+
+    sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(3)]
+    try:
+        expected = {p.pid for p in sleepers}
+        assert expected <= set(server._children_of({os.getpid()}))
+        assert set(server._children_of({os.getpid()})) == set(server._scan_children({os.getpid()}))
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+    assert not expected & set(server._children_of({os.getpid()}))

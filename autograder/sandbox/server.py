@@ -47,6 +47,32 @@ def _prctl(option, value):
 
 
 def _children_of(parents: set[int]) -> list[int]:
+    """The living or unreaped children of `parents`, from the kernel's per-thread children lists
+    (a handful of reads), or by scanning every process when the kernel has no such lists."""
+    found = []
+    for parent in parents:
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                fd = os.open(f"/proc/{parent}/task/{task}/children", os.O_RDONLY)
+            except FileNotFoundError:
+                return _scan_children(parents)  # kernel without CONFIG_PROC_CHILDREN
+            except OSError:
+                continue
+            try:
+                chunks = []
+                while chunk := os.read(fd, 65536):
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
+            found += [int(pid) for pid in b"".join(chunks).split()]
+    return found
+
+
+def _scan_children(parents: set[int]) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -156,16 +182,28 @@ class Function:
         """The exit status, waiting until `deadline` (then killing)."""
         if self.exit is not None:
             return self.exit
-        while True:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                self.exit = status
-                return status
-            if time.monotonic() > deadline:
-                self.kill()
-                _, self.exit = os.waitpid(self.pid, 0)
-                return self.exit
-            time.sleep(0.002)
+        try:
+            watch = os.pidfd_open(self.pid)  # readable when the process ends: no polling
+        except (AttributeError, OSError):
+            watch = None
+        try:
+            while True:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+                if done:
+                    self.exit = status
+                    return status
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.kill()
+                    _, self.exit = os.waitpid(self.pid, 0)
+                    return self.exit
+                if watch is not None:
+                    select.select([watch], [], [], remaining)
+                else:
+                    time.sleep(0.002)
+        finally:
+            if watch is not None:
+                os.close(watch)
 
     def close(self):
         for fd in (self.up, self.down):

@@ -1,7 +1,8 @@
 """The wire protocol, imported by both sides: the grader and the in-sandbox server.
 
 A frame is an 8-byte big-endian length and a UTF-8 JSON object. Values travel as tagged JSON;
-arrays as ``.npy`` bytes, always loaded with ``allow_pickle=False``. Standard library and NumPy only.
+an array as its dtype, shape and raw bytes (base64), read back with ``numpy.frombuffer``: never
+pickled, and no dtype that holds Python objects. Standard library and NumPy only.
 
 Every frame between the grader and the server carries the job's random identity (``job``); a frame
 of another job is dropped by whoever reads it. Messages (``t``):
@@ -21,16 +22,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import struct
 
 import numpy as np
 
-PROTOCOL = 2
+PROTOCOL = 3
 MAX_FRAME = 64 * 1024 * 1024  # bytes in one message
 MAX_ITEMS = 10_000  # items in a returned tuple or list
+MAX_DIMENSIONS = 32  # NumPy's own limit is 64
+#: dtype kinds an array on the wire may have (no objects, no structured records)
+ARRAY_KINDS = "biufcSUmM"
 
 # Private references, taken before any student code runs: patching json.dumps or os.write in a
 # notebook cell must not change how the sandbox side reports.
@@ -47,12 +50,11 @@ def encode(value, depth=0):
     if kind is complex:
         return {"__complex__": [repr(value.real), repr(value.imag)]}
     if isinstance(value, np.ndarray):
-        array = np.array(value, copy=True, subok=False)
-        if array.dtype.hasobject:
+        array = np.array(value, copy=True, order="C", subok=False)
+        if array.dtype.kind not in ARRAY_KINDS or array.dtype.fields is not None:
             return {"__object__": f"ndarray of dtype {array.dtype}"}
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        return {"__ndarray__": base64.b64encode(buffer.getvalue()).decode("ascii")}
+        return {"__ndarray__": {"dtype": array.dtype.str, "shape": list(array.shape),
+                                "data": base64.b64encode(array.tobytes()).decode("ascii")}}
     if isinstance(value, np.generic) and not isinstance(value, np.object_):
         return {"__npscalar__": encode(np.asarray(value))["__ndarray__"]}
     if kind in (tuple, list) and depth < 4 and len(value) <= MAX_ITEMS:
@@ -76,9 +78,9 @@ def decode(data):
     if tag == "__complex__":
         return complex(float(payload[0]), float(payload[1]))
     if tag == "__ndarray__":
-        return np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)
+        return _array(payload)
     if tag == "__npscalar__":
-        return np.load(io.BytesIO(base64.b64decode(payload)), allow_pickle=False)[()]
+        return _array(payload)[()]
     if tag == "__tuple__":
         return tuple(decode(item) for item in payload)
     if tag == "__list__":
@@ -88,6 +90,30 @@ def decode(data):
     if tag == "__object__":
         return Foreign(str(payload))
     raise ValueError(f"unknown tag {tag!r} on the wire")
+
+
+def _array(payload) -> np.ndarray:
+    """An array from its dtype, shape and bytes; anything inconsistent is a ValueError."""
+    if not isinstance(payload, dict) or set(payload) != {"dtype", "shape", "data"}:
+        raise ValueError("malformed array on the wire")
+    dtype, shape, data = payload["dtype"], payload["shape"], payload["data"]
+    if not (isinstance(dtype, str) and isinstance(shape, list) and isinstance(data, str)):
+        raise ValueError("malformed array on the wire")
+    if len(shape) > MAX_DIMENSIONS or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError("malformed array shape on the wire")
+    try:
+        kind = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"unknown array dtype {dtype[:40]!r} on the wire") from None
+    if kind.kind not in ARRAY_KINDS or kind.fields is not None:
+        raise ValueError(f"array dtype {dtype[:40]!r} is not allowed on the wire")
+    raw = base64.b64decode(data, validate=True)
+    count = 1
+    for n in shape:
+        count *= n
+    if count * kind.itemsize != len(raw):
+        raise ValueError("array bytes do not match its shape and dtype")
+    return np.frombuffer(bytearray(raw), dtype=kind).reshape(tuple(shape))
 
 
 class Foreign:
