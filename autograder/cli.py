@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.course import ASSIGNMENTS, CourseError, find_course_root, get_assignment
-from autograder.grading import Limits
+from autograder.course import ASSIGNMENTS, SIBLING_EDGES, CourseError, find_course_root, get_assignment
 from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
+
+# Importing this module costs no NumPy: `grade` starts its sandbox before it imports the grader
+# (autograder.schedule and what it needs), so the two start-ups overlap.
 
 
 def _positive(kind):
@@ -155,17 +157,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(args) -> int:
-    from autograder import schedule, submissions
-
     root = find_course_root()
     assignment = get_assignment(args.assignment)
     if sandbox.level(args.sandbox) != "bubblewrap":
         print("warning: " + sandbox.NOT_CONTAINED, file=sys.stderr)
+    warm = None if args.scheduler else sandbox.warm_up(
+        root, assignment.name, args.sandbox, any(SIBLING_EDGES.get(name) for name in assignment.functions))
+    try:
+        return _grade_with(args, root, assignment, warm)
+    finally:
+        if warm is not None:
+            warm.stop()
+
+
+def _grade_with(args, root, assignment, warm) -> int:
+    from autograder import schedule, submissions
+    from autograder.grading import Limits
+
     found = submissions.find(root, assignment, args.paths)
     if not found:
         print(f"nothing to grade: no submissions for {assignment.name}", file=sys.stderr)
         return 0
-    options = schedule.Options(
+    options = schedule.Options(warm=warm,
         workers=args.workers, force=args.force, sandbox=args.sandbox, scheduler=args.scheduler,
         limits=Limits(timeout=args.timeout, memory_mb=args.memory, processes=sandbox.process_limit()),
         per_student_seeds=args.per_student_seeds, gradebook=not args.no_gradebook,

@@ -52,28 +52,30 @@ Answer = Callable[[str, str, list, dict, float], dict]
 
 
 class WorkerServer:
-    def __init__(self, sandbox_level: str = "auto"):
+    def __init__(self, sandbox_level: str = "auto", spawned=None):
+        """`spawned`: a (Launch, Popen) pair from sandbox.spawn_server, started earlier by the caller."""
         self.requested = sandbox_level
         self.process: subprocess.Popen | None = None
         self.launch = None
+        self.spawned = spawned
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.launch = sandbox.server_launch(self.requested)
+        spawned, self.spawned = self.spawned, None
         try:
-            self.process = subprocess.Popen(
-                self.launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, env=self.launch.env, cwd=self.launch.cwd,
-                start_new_session=True,
-            )
+            self.launch, self.process = spawned or sandbox.spawn_server(self.requested)
         except OSError as exc:
-            raise ServerDied(f"the worker server could not be started ({self.launch.level}): {exc}") from None
+            level = sandbox.level(self.requested)
+            raise ServerDied(f"the worker server could not be started ({level}): {exc}") from None
         hello = self._read(time.monotonic() + 60)
         if hello is None or hello.get("t") != "ready" or hello.get("protocol") != wire.PROTOCOL:
             self.stop()
             raise ServerDied(f"the worker server did not start ({self.launch.level}): {hello!r}")
 
     def stop(self) -> None:
+        if self.spawned is not None:  # started for us, never used
+            self.launch, self.process = self.spawned
+            self.spawned = None
         if self.process is not None:
             end_process_group(self.process)
             self.process = None

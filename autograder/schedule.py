@@ -23,6 +23,8 @@ from autograder import gradebook, grading
 from autograder.course import get_assignment
 from autograder.results import NotebookResult
 from autograder.runner import WorkerServer
+from autograder.sandbox.launch import Warm
+from autograder.sibling_calls import ReferenceCalls
 from autograder.store import ResultStore
 from autograder.submissions import Submission
 
@@ -36,6 +38,7 @@ class Options:
     limits: grading.Limits = field(default_factory=grading.Limits)
     per_student_seeds: bool = False
     gradebook: bool = True
+    warm: Warm | None = None  # processes started before this run's imports (sandbox.warm_up)
 
     def __post_init__(self):
         if self.workers <= 0:
@@ -81,8 +84,12 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     if options.gradebook:
         opening = ThreadPoolExecutor(1, thread_name_prefix="gradebook").submit(
             gradebook.GradebookWriter(root, assignment).__enter__)
-    source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
-              else _local_results(root, assignment_name, todo, options))
+    try:
+        source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
+                  else _local_results(root, assignment_name, todo, options))
+    finally:
+        if options.warm is not None:
+            options.warm.stop()  # what the run did not take (nothing to grade, or a Dask run)
     book = opening.result() if opening is not None else None
     try:
         recorded = book.recorded() if book is not None else {}
@@ -123,7 +130,10 @@ def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[
     yields what has finished, in batches."""
     if not todo:
         return iter(())
+    warm = options.warm or Warm()
     ctx = grading.Context(root, get_assignment(assignment_name), options.limits, options.per_student_seeds)
+    if (answerer := warm.take_answerer()) is not None:
+        ctx.add_answerer(ReferenceCalls(root, assignment_name, answerer))
     ctx.prepared(todo[0].student)  # build cases and reference outcomes once, before the threads
     jobs: queue.Queue = queue.Queue()
     for submission in todo:
@@ -131,8 +141,7 @@ def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[
     done: queue.Queue = queue.Queue()
     lock = threading.Lock()
 
-    def work():
-        server = WorkerServer(options.sandbox)
+    def work(server: WorkerServer):
         try:
             while True:
                 try:
@@ -151,26 +160,30 @@ def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[
             server.stop()
             done.put(None)
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(options.workers, len(todo)))]
+    threads = [threading.Thread(target=work, args=(WorkerServer(options.sandbox, warm.take_server()),), daemon=True)
+               for _ in range(min(options.workers, len(todo)))]
     for thread in threads:
         thread.start()
 
     def batches():
         finished = 0
-        while finished < len(threads):
-            batch = []
-            item = done.get()
-            while True:
-                if item is None:
-                    finished += 1
-                else:
-                    batch.append(item)
-                try:
-                    item = done.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                yield batch
+        try:
+            while finished < len(threads):
+                batch = []
+                item = done.get()
+                while True:
+                    if item is None:
+                        finished += 1
+                    else:
+                        batch.append(item)
+                    try:
+                        item = done.get_nowait()
+                    except queue.Empty:
+                        break
+                if batch:
+                    yield batch
+        finally:
+            ctx.close()  # the sibling-call answerers
 
     return batches()
 

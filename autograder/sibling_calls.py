@@ -9,7 +9,6 @@ or reaches another function's results. The arguments stay encoded until that pro
 
 from __future__ import annotations
 
-import os
 import resource
 import select
 import subprocess
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import wire
-from autograder.sandbox.launch import end_process_group
+from autograder.sandbox.launch import end_process_group, spawn_answerer
 
 MEMORY_BYTES = 2 * 1024 ** 3
 MAX_REPLY = 800_000  # bytes of an encoded answer
@@ -31,15 +30,13 @@ def refusal(message: str) -> dict:
 class ReferenceCalls:
     """One answering process, started on first use and replaced after a call it did not finish."""
 
-    def __init__(self, root: Path, assignment: str):
+    def __init__(self, root: Path, assignment: str, process: subprocess.Popen | None = None):
+        """`process`: one started earlier by launch.spawn_answerer (its start-up overlapped ours)."""
         self.root, self.assignment = root, assignment
-        self.process: subprocess.Popen | None = None
+        self.process = process
 
     def _start(self) -> None:
-        self.process = subprocess.Popen(
-            [os.path.abspath(sys.executable), "-I", "-B", "-m", "autograder.sibling_calls", str(self.root),
-             self.assignment], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        self.process = spawn_answerer(self.root, self.assignment)
 
     def stop(self) -> None:
         if self.process is not None:

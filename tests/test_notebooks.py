@@ -26,12 +26,25 @@ def test_magics_are_removed():
 
 
 def test_unreadable_notebooks_raise_notebook_error(tmp_path):
-    for name, text in (("corrupt.ipynb", "{nope"), ("empty.ipynb", ""), ("list.ipynb", "[1, 2]")):
+    bad_cell = '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [["not", "a", "cell"]]}'
+    for name, text in (("corrupt.ipynb", "{nope"), ("empty.ipynb", ""), ("list.ipynb", "[1, 2]"),
+                       ("cell.ipynb", bad_cell), ("nocells.ipynb", '{"nbformat": 4, "cells": 3}')):
         (tmp_path / name).write_text(text)
         with pytest.raises(notebooks.NotebookError, match="not a"):
             notebooks.read(tmp_path / name)
     with pytest.raises(notebooks.NotebookError, match="no such notebook"):
         notebooks.read(tmp_path / "missing.ipynb")
+
+
+def test_older_notebook_formats_are_upgraded(tmp_path):
+    """Version 4 notebooks are read with plain json; a version 3 one goes through nbformat's upgrade
+    and grades the same."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("marker_3141 = 1\nprint(marker_3141)")])
+    (tmp_path / "v3.ipynb").write_text(nbformat.writes(nbformat.convert(nb, 3), version=3))
+    (tmp_path / "v4.ipynb").write_text(nbformat.writes(nb))
+    old, new = notebooks.read(tmp_path / "v3.ipynb"), notebooks.read(tmp_path / "v4.ipynb")
+    assert [c.source for c in old.cells] == [c.source for c in new.cells] == ["marker_3141 = 1\nprint(marker_3141)"]
+    assert old.cells[0].cell_type == "code" and old.nbformat == 4
 
 
 def test_submission_discovery_and_matching(tmp_path):

@@ -1,6 +1,5 @@
 """The sandbox's wire format and call tracer (the sandbox runs student code; we only trust data)."""
 
-import io
 import os
 
 import numpy as np

@@ -165,3 +165,43 @@ def test_results_reach_the_gradebook_and_a_lost_gradebook_is_rewritten_from_the_
 def test_workers_default_to_one_per_core():
     assert schedule.Options().workers == (os.cpu_count() or 1)
     assert schedule.Options(workers=3).workers == 3
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended, not yet reaped by its parent
+
+
+@pytest.mark.slow
+def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_path, monkeypatch):
+    """`grade` starts a worker server and the sibling-call answerer before its own imports: the run
+    uses exactly those (no second start-up) and ends them; a run with nothing to grade ends them too."""
+    from autograder import sandbox
+    from autograder.sandbox import launch
+    from autograder.submissions import find
+    from tests.conftest import fixture_notebook, submit
+
+    root = make_course(tmp_path / "course")
+    submit(root, "alice", fixture_notebook("ps1", "correct-einsum"))  # its convolve2d calls conv2d
+    found = find(root, get_assignment("ps1"), [])
+    warm = sandbox.warm_up(root, "ps1", "auto", answers_calls=True)
+    server_pid, answerer_pid = warm.server[1].pid, warm.answerer.pid
+    started = []
+    real_server, real_answerer = launch.spawn_server, launch.spawn_answerer
+    monkeypatch.setattr(launch, "spawn_server", lambda *a: started.append("server") or real_server(*a))
+    monkeypatch.setattr("autograder.sibling_calls.spawn_answerer",
+                        lambda *a: started.append("answerer") or real_answerer(*a))
+    options = schedule.Options(workers=1, gradebook=False, warm=warm)
+    (result,) = schedule.grade_class(root, "ps1", found, options)
+    assert result.status == "graded" and result.score == 17.0, result.error
+    assert started == []  # convolve2d's calls to conv2d were answered by the warm answerer
+    assert _gone(server_pid) and _gone(answerer_pid)
+
+    idle = sandbox.warm_up(root, "ps1", "auto", answers_calls=True)
+    pids = idle.server[1].pid, idle.answerer.pid
+    (again,) = schedule.grade_class(root, "ps1", found, schedule.Options(workers=1, gradebook=False, warm=idle))
+    assert again.score == 17.0 and all(_gone(pid) for pid in pids)  # served from the store

@@ -17,22 +17,21 @@ The grader drives a server with :mod:`autograder.runner`.
 
 import importlib
 
-from autograder.sandbox.tracer import call_traced
-from autograder.sandbox.wire import Foreign, decode, digest, encode
-
 __all__ = ["Foreign", "call_traced", "decode", "digest", "encode"]
 
-
 _SUBMODULES = frozenset({"wire", "tracer", "child", "server", "launch", "policy"})
+#: Names this package lends from its modules, loaded on first use: importing the package costs
+#: nothing, so a grading run can start its sandbox before it imports NumPy itself.
+_LENT = {"call_traced": "tracer", "Foreign": "wire", "decode": "wire", "digest": "wire", "encode": "wire"}
 
 
 def __getattr__(name):
     # The launch functions (level, doctor, NOT_CONTAINED, process_limit, ...) are loaded on first
-    # use: the sandbox imports this package too, and the launch module is not mounted there.
+    # use too: the sandbox imports this package, and the launch module is not mounted there.
     if name.startswith("__") or name in _SUBMODULES:
         raise AttributeError(name)
     try:
-        launch = importlib.import_module("autograder.sandbox.launch")
-        return getattr(launch, name)
+        module = importlib.import_module(f"autograder.sandbox.{_LENT.get(name, 'launch')}")
+        return getattr(module, name)
     except (AttributeError, ImportError):
         raise AttributeError(f"module 'autograder.sandbox' has no attribute {name!r}") from None

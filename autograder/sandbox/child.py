@@ -142,7 +142,8 @@ def detach(output_path, drop_to, keep):
     the server runs as root) no privileges: student code runs as `drop_to`."""
     os.setsid()
     low = 3
-    for fd in sorted(k for k in keep if k >= 3):  # close_range between the kept ones: a few system calls, not a thousand
+    # close_range between the kept ones: a few system calls, not a thousand
+    for fd in sorted(k for k in keep if k >= 3):
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 20)

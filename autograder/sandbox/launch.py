@@ -158,6 +158,59 @@ def end_process_group(process: subprocess.Popen) -> None:
             stream.close()
 
 
+def spawn_server(requested: str = "auto") -> tuple[Launch, subprocess.Popen]:
+    """Start one worker server without waiting for it to be ready (see runner.WorkerServer)."""
+    launch = server_launch(requested)
+    try:
+        process = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, env=launch.env, cwd=launch.cwd,
+                                   start_new_session=True)
+    except OSError:
+        if launch.cleanup:
+            shutil.rmtree(launch.cleanup, ignore_errors=True)
+        raise
+    return launch, process
+
+
+def spawn_answerer(root: Path, assignment: str) -> subprocess.Popen:
+    """Start the process that answers sibling calls with the reference (autograder.sibling_calls)."""
+    return subprocess.Popen(
+        [os.path.abspath(sys.executable), "-I", "-B", "-m", "autograder.sibling_calls", str(root), assignment],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@dataclass
+class Warm:
+    """Processes a grading run will need, started first thing, so that their start-up (an
+    interpreter and NumPy each) overlaps the grader's own; whoever uses one takes it (sets None)."""
+
+    server: tuple[Launch, subprocess.Popen] | None = None
+    answerer: subprocess.Popen | None = None
+
+    def take_server(self) -> tuple[Launch, subprocess.Popen] | None:
+        server, self.server = self.server, None
+        return server
+
+    def take_answerer(self) -> subprocess.Popen | None:
+        answerer, self.answerer = self.answerer, None
+        return answerer
+
+    def stop(self) -> None:
+        """End whatever nobody took."""
+        if self.server is not None:
+            launch, process = self.take_server()
+            end_process_group(process)
+            if launch.cleanup:
+                shutil.rmtree(launch.cleanup, ignore_errors=True)
+        if self.answerer is not None:
+            end_process_group(self.take_answerer())
+
+
+def warm_up(root: Path, assignment: str, requested: str, answers_calls: bool) -> Warm:
+    """Start a worker server, and the sibling-call answerer when the assignment has edges."""
+    return Warm(spawn_server(requested), spawn_answerer(root, assignment) if answers_calls else None)
+
+
 def private_uid() -> int:
     return PRIVATE_UIDS.start + secrets.randbelow(len(PRIVATE_UIDS))
 
