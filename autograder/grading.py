@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cases, judge, notebooks, reference
+from autograder import cases, judge, notebooks, outcome_cache, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment
 from autograder.results import Exercise, NotebookResult
 from autograder.runner import WorkerServer
@@ -55,7 +55,7 @@ class Context:
     static_policy: bool = True  # off only in tests of the sandbox's own containment
 
     def __post_init__(self):
-        self.refs = reference.load(self.root, self.assignment)
+        self.refs = reference.Lazy(self.root, self.assignment)
         self.specs = cases.for_assignment(self.assignment.name)
         self.release = notebooks.read_trusted(self.assignment.release_path(self.root))
         self.manual = [c for c in notebooks.grade_cells(self.release) if c.kind != "test"]
@@ -98,19 +98,34 @@ class Context:
     def prepared(self, student: str) -> Prepared:
         key = student if self.per_student_seeds else None
         if key not in self._prepared:
-            built, expected, digests, encoded = {}, {}, {}, {}
-            for name in self.assignment.functions:
-                spec = self.specs[name]
-                built[name] = cases.build(self.assignment.name, spec, key)
-                expected[name], digests[name] = judge.reference_outcomes(self.refs, spec, built[name])
-                encoded[name] = [{"args": [encode(a) for a in item.case.args],
-                                  "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()}}
-                                 for item in built[name]]
-                largest = max((sum(int(getattr(v, "size", 1)) for v in [*item.case.args, *item.case.kwargs.values()])
-                               for item in built[name]), default=1)
-                self._largest_case[name] = max(self._largest_case.get(name, 1), largest)
-            self._prepared[key] = Prepared(built, expected, digests, encoded)
+            self._prepared[key] = self._prepare(key)
         return self._prepared[key]
+
+    def _prepare(self, seed: str | None) -> Prepared:
+        """Cases and the reference's outcomes; for the shared seed, from the cache when nothing
+        they depend on changed (autograder.outcome_cache)."""
+        functions = self.assignment.functions
+        cached = under = None
+        if seed is None:
+            under = outcome_cache.key(self.root, self.assignment, seed)
+            cached = outcome_cache.load(self.root, self.assignment, under)
+        if cached is not None:
+            built, expected, digests = cached
+        else:
+            built, expected, digests = {}, {}, {}
+            for name in functions:
+                built[name] = cases.build(self.assignment.name, self.specs[name], seed)
+                expected[name], digests[name] = judge.reference_outcomes(self.refs, self.specs[name], built[name])
+            if seed is None:
+                outcome_cache.save(self.root, self.assignment, under, built, expected, digests)
+        encoded = {}
+        for name in functions:
+            encoded[name] = [{"args": [encode(a) for a in item.case.args],
+                              "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()}} for item in built[name]]
+            largest = max((sum(int(getattr(v, "size", 1)) for v in [*item.case.args, *item.case.kwargs.values()])
+                           for item in built[name]), default=1)
+            self._largest_case[name] = max(self._largest_case.get(name, 1), largest)
+        return Prepared(built, expected, digests, encoded)
 
 
 def error_result(ctx: Context, submission: Submission, message: str, level: str = "") -> NotebookResult:

@@ -1,0 +1,77 @@
+"""The reference's outcomes kept across runs: served only under the key they were computed with,
+equal to a fresh computation, and never executable."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autograder import grading, outcome_cache
+from autograder.course import ASSIGNMENTS, get_assignment
+from tests.conftest import make_course
+
+
+def _same_values(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same_values(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return type(b) is dict and a.keys() == b.keys() and all(_same_values(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_second_run_serves_the_same_cases_and_outcomes_without_running_the_reference(tmp_path, name):
+    course = make_course(tmp_path / "course")
+    first = grading.Context(course, get_assignment(name))
+    fresh = first.prepared("anyone")
+    assert first.refs._loaded is not None  # computed: the reference ran
+    second = grading.Context(course, get_assignment(name))
+    cached = second.prepared("anyone")
+    assert second.refs._loaded is None  # served: the reference was not even loaded
+    for function in get_assignment(name).functions:
+        assert len(cached.built[function]) == len(fresh.built[function]) > 0
+        for a, b in zip(fresh.built[function], cached.built[function], strict=True):
+            assert (a.check, a.group, a.case.label) == (b.check, b.group, b.case.label)
+            assert _same_values(a.case.args, b.case.args) and _same_values(a.case.kwargs, b.case.kwargs)
+        assert json.dumps(cached.expected[function]) == json.dumps(fresh.expected[function])
+        assert cached.digests[function] == fresh.digests[function]
+        assert cached.encoded[function] == fresh.encoded[function]
+    assert second._largest_case == first._largest_case
+
+
+def test_an_edited_reference_is_never_served_from_the_cache(tmp_path):
+    course = make_course(tmp_path / "course")
+    ps1 = get_assignment("ps1")
+    before = grading.Context(course, ps1).prepared("x").expected["conv1d"]
+    source = ps1.source_path(course)
+    nb = json.loads(source.read_text())
+    for cell in nb["cells"]:  # the instructor changes the reference conv1d: every answer doubles
+        text = "".join(cell["source"])
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "conv1d":
+            cell["source"] = text + "\n\n_conv1d_before = conv1d\n\ndef conv1d(signal, kernel, mode='full'):\n" \
+                                    "    return 2 * _conv1d_before(signal, kernel, mode)\n"
+    source.write_text(json.dumps(nb))
+    after_ctx = grading.Context(course, ps1)
+    after = after_ctx.prepared("x").expected["conv1d"]
+    assert after_ctx.refs._loaded is not None
+    doubled = [(b, a) for b, a in zip(before, after, strict=True) if b["kind"] == "returned"]
+    assert doubled
+    from autograder.sandbox import wire
+    for b, a in doubled:
+        np.testing.assert_allclose(wire.decode(a["value"]), 2 * wire.decode(b["value"]))
+
+
+def test_a_damaged_or_foreign_cache_file_is_recomputed_and_holds_only_json(tmp_path):
+    course = make_course(tmp_path / "course")
+    ps2 = get_assignment("ps2")
+    grading.Context(course, ps2).prepared("x")
+    path = outcome_cache.cache_path(course, ps2)
+    data = json.loads(path.read_text())  # plain JSON: nothing in it is executed or unpickled
+    assert data["key"] == outcome_cache.key(course, ps2, None)
+    for damage in ('{"key": "', json.dumps({**data, "key": "another"}), json.dumps({**data, "functions": {}})):
+        path.write_text(damage)
+        ctx = grading.Context(course, ps2)
+        ctx.prepared("x")
+        assert ctx.refs._loaded is not None, damage[:40]
