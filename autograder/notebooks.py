@@ -81,7 +81,25 @@ def read(path: Path):
         raise NotebookError(f"{path}: not a notebook (no list of cells)")
     if not all(isinstance(cell, dict) for cell in cells):
         raise NotebookError(f"{path}: not a readable notebook (a cell is not a JSON object)")
-    return _node(data)
+    nb = _node(data)
+    _rejoin_outputs(nb)
+    return nb
+
+
+def _rejoin_outputs(nb) -> None:
+    """Multi-line output text stored as a list of lines becomes one string, as nbformat reads it
+    (sources are joined by _node; JSON outputs stay as they are)."""
+    for cell in nb.cells:
+        outputs = cell.get("outputs")
+        for output in outputs if isinstance(outputs, list) else []:
+            if not isinstance(output, dict):
+                continue
+            if isinstance(output.get("text"), list):
+                output["text"] = "".join(map(str, output["text"]))
+            data = output.get("data")
+            for mime, value in (data.items() if isinstance(data, dict) else ()):
+                if isinstance(value, list) and not (mime == "application/json" or mime.endswith("+json")):
+                    data[mime] = "".join(map(str, value))
 
 
 def _upgraded(path: Path, data: dict):

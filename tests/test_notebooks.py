@@ -47,6 +47,21 @@ def test_older_notebook_formats_are_upgraded(tmp_path):
     assert old.cells[0].cell_type == "code" and old.nbformat == 4
 
 
+def test_a_notebook_reads_as_nbformat_reads_it(tmp_path):
+    """Sources, stream text and rich outputs stored as lists of lines come back as one string each
+    (JSON outputs stay structured), exactly as nbformat.read gives them."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1\nb = 2\n", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="line one 2718\nline two\n"),
+        nbformat.v4.new_output("display_data", data={"text/plain": "x\ny", "text/html": "<b>\n</b>",
+                                                     "application/json": {"k": ["v\n", "w"]}}),
+        nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["t1", "t2"])]),
+        nbformat.v4.new_markdown_cell("# title\ntext")])
+    path = tmp_path / "outputs.ipynb"
+    path.write_text(nbformat.writes(nb))
+    assert '"line one 2718\\n",' in path.read_text()  # stored as a list of lines
+    assert notebooks.read(path) == nbformat.read(path, as_version=4)
+
+
 def test_submission_discovery_and_matching(tmp_path):
     ps1 = get_assignment("ps1")
     nb = nbformat.v4.new_notebook()
