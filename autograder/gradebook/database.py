@@ -27,7 +27,8 @@ class GradebookError(CourseError):
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection that commits only when told (BEGIN IMMEDIATE ... COMMIT in `transaction`)."""
-    return sqlite3.connect(path, isolation_level=None, timeout=60)
+    # opened in the background thread that schedule.py starts, then used by the grading thread only
+    return sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
 
 
 def schema_version(db: sqlite3.Connection) -> str | None:
