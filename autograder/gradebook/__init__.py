@@ -23,7 +23,6 @@ import contextlib
 import datetime
 import fcntl
 import html
-import json
 import os
 import secrets
 import shutil
@@ -152,8 +151,7 @@ class GradebookWriter:
     def __enter__(self):
         import nbformat
 
-        with open(self.assignment.release_path(self.root), encoding="utf-8") as handle:
-            self.release = nbformat.from_dict(json.load(handle))  # our own committed release
+        self.release = nbformat.read(self.assignment.release_path(self.root), as_version=4)
         settings = course_settings.load(self.root)
         self.removed_metadata = course_settings.option(
             settings, ("ClearOutputPreprocessor", "ClearOutput"), "remove_metadata_fields", sanitize.REMOVED_METADATA)
