@@ -40,6 +40,12 @@ def course(tmp_path):
     return root
 
 
+def nbgrader_gradebook(course: Path):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(gradebook.db_url(course), gradebook.COURSE_ID)
+
+
 def submit(course: Path, student: str) -> Path:
     path = course / "submitted" / student / "ps1" / "convolution.ipynb"
     path.parent.mkdir(parents=True)
@@ -75,9 +81,8 @@ def test_scores_go_to_their_cells_and_written_answers_wait_for_a_human(course):
                                      "written_flip": (None, None)}
         assert writer.is_recorded(result, recorded)
         assert not writer.is_recorded(graded("alice", Path(result.path), conv2d=5.0), recorded)
-        (grade,) = [g for nb in writer.gradebook.find_submission("ps1", "alice").notebooks for g in nb.grades
-                    if g.name == "written_flip"]
-        assert grade.needs_manual_grade
+    with nbgrader_gradebook(course) as gb:
+        assert gb.find_grade("written_flip", "convolution", "ps1", "alice").needs_manual_grade
     shown = outputs_by_cell(course / "autograded" / "alice" / "ps1" / "convolution.ipynb")
     assert shown["test_conv2d_hidden"] == "conv2d: 6 / 8 MARKER-alice"
     assert shown["test_conv1d_hidden"] == "conv1d: 2.5 / 5"
@@ -89,15 +94,16 @@ def test_a_grade_given_by_hand_survives_a_regrade(course):
     path = submit(course, "bea")
     with gradebook.GradebookWriter(course, PS1) as writer:
         writer.record(graded("bea", path))
-        (grade,) = [g for nb in writer.gradebook.find_submission("ps1", "bea").notebooks for g in nb.grades
-                    if g.name == "written_flip"]
-        grade.manual_score, grade.needs_manual_grade = 2.0, False
-        writer.gradebook.db.commit()
+        with nbgrader_gradebook(course) as gb:  # what the formgrader does with a grade given by hand
+            grade = gb.find_grade("written_flip", "convolution", "ps1", "bea")
+            grade.manual_score, grade.needs_manual_grade = 2.0, False
+            gb.db.commit()
         writer.record(graded("bea", path, conv2d=8.0))
         assert writer.recorded()["bea"]["written_flip"] == (None, 2.0)
         assert writer.recorded()["bea"]["test_conv2d_hidden"] == (8.0, None)
-        assert not grade.needs_manual_grade
-        assert writer.gradebook.find_submission("ps1", "bea").score == 8.0 + 4.0 + 2.5 + 2.0
+    with nbgrader_gradebook(course) as gb:
+        assert not gb.find_grade("written_flip", "convolution", "ps1", "bea").needs_manual_grade
+        assert gb.find_submission("ps1", "bea").score == 8.0 + 4.0 + 2.5 + 2.0
 
 
 def test_a_submission_that_was_not_graded_gets_zero_and_the_reason(course):

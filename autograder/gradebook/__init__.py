@@ -1,0 +1,306 @@
+"""Recording results where nbgrader looks for them.
+
+* Scores go into nbgrader's gradebook (gradebook.db), one auto score per test cell, in the rows
+  nbgrader's own API would make (``database``: sqlite3 in nbgrader 0.9.6's schema, checked against
+  the gradebook's alembic revision), so the formgrader, ``nbgrader generate_feedback``,
+  ``release_feedback`` and ``export`` work on them. A batch of results commits in one transaction
+  under a lock file shared with other graders of the course, before ``record_many`` returns.
+* Only a fresh course goes through nbgrader (``nbgrader_side``): creating the gradebook and
+  registering the assignment, in the background while grading starts; and a late submission
+  loads the course's late penalty plugin. A regrade imports neither nbgrader nor SQLAlchemy.
+* The autograded notebook (``autograded/<student>/<assignment>/``) is the student's submitted
+  notebook, sanitized as ``nbgrader autograde`` does it (``sanitize``: outputs cleared, duplicated
+  ids dropped, locked cells restored from the release), with each graded test cell's output
+  holding our feedback for that function. ``timestamp.txt`` comes along, and the submission's
+  timestamp and late penalty are set as ``nbgrader autograde`` sets them.
+* A submission that could not be graded (unreadable, another assignment's notebook, two
+  notebooks) still gets its row: 0 points, and the reason on top of its feedback page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import html
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.course import Assignment
+from autograder.gradebook import course_settings, database, sanitize
+from autograder.gradebook.database import ALEMBIC_HEAD, GradebookError
+from autograder.gradebook.nbgrader_side import (
+    COURSE_ID,
+    LatePenalty,
+    alembic_head,
+    course_config,
+    db_url,
+    ensure_assignment,
+    nbgrader_command,
+)
+from autograder.gradebook.timestamps import parse_utc
+from autograder.results import NotebookResult
+
+__all__ = ["ALEMBIC_HEAD", "COURSE_ID", "GradebookError", "GradebookWriter", "alembic_head", "course_config",
+           "db_url", "ensure_assignment", "feedback_by_cell", "figures_by_cell", "locked", "nbgrader_command",
+           "read_timestamp", "submission_folder"]
+
+
+@contextlib.contextmanager
+def locked(root: Path):
+    folder = root / ".autograder"
+    folder.mkdir(exist_ok=True)
+    with open(folder / "gradebook.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def submission_folder(root: Path, result: NotebookResult) -> Path:
+    """submitted/<student>/<assignment>/ when the notebook is there, else the notebook's folder."""
+    path = Path(result.path)
+    folder = root / "submitted" / result.student / result.assignment
+    with contextlib.suppress(ValueError):
+        path.resolve().relative_to(folder.resolve())
+        return folder
+    return path.parent
+
+
+def read_timestamp(folder: Path):
+    """The submission time nbgrader's exchange wrote (timestamp.txt), as naive UTC, or None."""
+    try:
+        text = (folder / "timestamp.txt").read_text().strip()
+    except OSError:
+        return None
+    try:
+        return parse_utc(text) if text else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def feedback_by_cell(result: NotebookResult) -> dict[str, str]:
+    """The text shown under each graded test cell: a function's full feedback under its last
+    test cell, a pointer to it under the others."""
+    shown: dict[str, str] = {}
+    for exercise in result.exercises:
+        cells = list(exercise.cells.items())
+        for index, (cell, points) in enumerate(cells):
+            shown[cell] = (exercise.feedback if index == len(cells) - 1 else
+                           f"{exercise.name}: {points or 0:g} point(s) for this cell; the details are under "
+                           "its last test cell")
+    return shown
+
+
+def figures_by_cell(result: NotebookResult) -> dict[str, str]:
+    """The picture of a function's first wrong array (base64 PNG), under its last test cell."""
+    return {list(exercise.cells)[-1]: exercise.figure for exercise in result.exercises
+            if exercise.figure and exercise.cells}
+
+
+def figure_output(png_base64: str):
+    import nbformat
+
+    return nbformat.v4.new_output("display_data", data={
+        "image/png": png_base64, "text/plain": "picture: input, expected, your output, difference"})
+
+
+def feedback_output(text: str):
+    """A display output that renders wrapped in nbgrader's HTML (and as plain text elsewhere)."""
+    import nbformat
+
+    page = ('<pre class="autograder-feedback" style="white-space: pre-wrap; word-break: break-word;">'
+            f"{html.escape(text)}</pre>")
+    return nbformat.v4.new_output("display_data", data={"text/plain": text, "text/html": page})
+
+
+def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> None:
+    """timestamp.txt and submission_secret.txt, as `nbgrader autograde` carries them over:
+    generate_feedback copies them on, and release_feedback names the released file with them.
+
+    A submission collected by hand has neither: it gets the notebook's modification time (lateness
+    is not judged on it; the gradebook's timestamp stays empty) and a secret of its own, so that
+    release_feedback still releases everyone else's (no student can fetch that one)."""
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        if (submitted / name).is_file():
+            shutil.copyfile(submitted / name, autograded / name)
+        elif name == "timestamp.txt":
+            try:
+                seconds = notebook.stat().st_mtime
+            except OSError:
+                seconds = time.time()
+            when = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+            (autograded / name).write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+        elif not (autograded / name).is_file():
+            (autograded / name).write_text(secrets.token_hex(64))
+
+
+class GradebookWriter:
+    """One gradebook session for a grading run. `record_many` commits a batch in one transaction
+    (so a killed run loses nothing it reported), under a lock file shared with other graders."""
+
+    def __init__(self, root: Path, assignment: Assignment):
+        self.root, self.assignment = root, assignment
+        self.path = root / "gradebook.db"
+
+    def __enter__(self):
+        import nbformat
+
+        self.release = nbformat.read(self.assignment.release_path(self.root), as_version=4)
+        settings = course_settings.load(self.root)
+        self.removed_metadata = course_settings.option(
+            settings, ("ClearOutputPreprocessor", "ClearOutput"), "remove_metadata_fields", sanitize.REMOVED_METADATA)
+        self.missing_cell_note = course_settings.option(
+            settings, ("OverwriteCells",), "missing_cell_notification", sanitize.MISSING_CELL_NOTE)
+        # Creating the database and registering the assignment race between two graders starting
+        # at once on a fresh course: both happen under the course's gradebook lock.
+        with locked(self.root):
+            self.db = database.connect(self.path)
+            try:
+                database.check_schema(self.db, self.path)
+                book = database.registered(self.db, COURSE_ID, self.assignment.name, self.assignment.notebook)
+                if book is None:  # a fresh course: nbgrader creates and registers, once
+                    ensure_assignment(self.root, self.assignment)
+                    database.check_schema(self.db, self.path)
+                    book = database.registered(self.db, COURSE_ID, self.assignment.name, self.assignment.notebook)
+                if book is None:
+                    raise GradebookError(f"{self.path} does not know {self.assignment.name}/"
+                                         f"{self.assignment.notebook} although nbgrader registered it")
+            except BaseException:
+                self.db.close()
+                raise
+        self.book = book
+        self.auto_cells = book.auto_cells
+        self.late = LatePenalty(self.root)
+        return self
+
+    def __exit__(self, *exc):
+        self.db.close()
+
+    # -- what the gradebook holds ---------------------------------------------------------------
+
+    def recorded(self) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+        """Per student, per grade cell: (auto score, manual score) as the gradebook has them."""
+        return database.recorded_grades(self.db, self.book.assignment_id)
+
+    def expected_auto_scores(self, result: NotebookResult) -> dict[str, float]:
+        scores = dict.fromkeys(self.auto_cells, 0.0)  # 0-point visible checks get 0, as in nbgrader
+        if result.status != "graded":
+            return scores
+        for exercise in result.exercises:
+            scores.update({cell: points or 0.0 for cell, points in exercise.cells.items()})
+        return scores
+
+    def is_recorded(self, result: NotebookResult, recorded: dict) -> bool:
+        """Whether the gradebook and autograded/ already hold exactly this result."""
+        cells = recorded.get(result.student)
+        if cells is None or not self.autograded_path(result.student).is_file():
+            return False
+        return all(cells.get(cell, (None,))[0] == points for cell, points in self.expected_auto_scores(result).items())
+
+    def autograded_path(self, student: str) -> Path:
+        return self.root / "autograded" / student / self.assignment.name / f"{self.assignment.notebook}.ipynb"
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def record(self, result: NotebookResult) -> None:
+        self.record_many([result])
+
+    def record_many(self, results: list[NotebookResult]) -> None:
+        """Scores, timestamps and late penalties into the gradebook in one transaction, then the
+        autograded notebooks beside. When this returns, all of them are committed."""
+        folders = [submission_folder(self.root, result) for result in results]
+        with locked(self.root), database.transaction(self.db):
+            for result, folder in zip(results, folders, strict=True):
+                notebook = database.submission(self.db, self.book, result.student, read_timestamp(folder))
+                self._set_scores(notebook, result)
+        for result, folder in zip(results, folders, strict=True):
+            self._write_autograded(result, folder)
+
+    def _set_scores(self, notebook: str, result: NotebookResult) -> None:
+        scores = self.expected_auto_scores(result)
+        rows = database.grades(self.db, notebook)
+        for grade in rows:
+            if grade.name in scores:
+                grade.auto_score = scores[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None
+            elif result.status != "graded":  # written answers of a submission we could not read
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
+            else:  # a written answer: waits for a human unless one has graded it
+                grade.auto_score = None
+                grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
+        database.set_grades(self.db, rows)
+        penalty = None
+        seconds = database.seconds_late(self.db, self.book, notebook)
+        if seconds > 0:  # nbgrader's AssignLatePenalties, with the plugin the course configured
+            penalty = self.late(result.student, database.notebook_score(self.db, notebook), seconds)
+        database.set_late_penalty(self.db, notebook, penalty)
+
+    def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
+        import nbformat
+        from nbformat.v4 import nbjson
+
+        out = None
+        if result.status == "graded":
+            try:
+                out = self.sanitized(nbformat.read(result.path, as_version=4))
+                self.attach_feedback(out, result)
+            except Exception:  # noqa: BLE001 - graded, but nbgrader could not restore it: show the release
+                out = None
+        if out is None:
+            out = self.not_graded_notebook(result)
+            self.attach_feedback(out, result)
+        path = self.autograded_path(result.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            # nbformat's own layout, without validating again what the sanitizing produced
+            stream.write(nbjson.writes(out) + "\n")
+        os.replace(temporary, path)
+        carry_exchange_files(folder, Path(result.path), path.parent)
+        return path
+
+    def sanitized(self, nb):
+        """What `nbgrader autograde` makes of a submitted notebook before running it (nbgrader's
+        ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata), with the release's
+        kernelspec."""
+        return sanitize.sanitized(nb, self.book.release, self.release.metadata.get("kernelspec", {}),
+                                  self.removed_metadata, self.missing_cell_note)
+
+    def not_graded_notebook(self, result: NotebookResult):
+        """The release, headed by why the submission could not be graded."""
+        import copy
+
+        import nbformat
+
+        nb = copy.deepcopy(self.release)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        reason = result.error or "the submitted notebook could not be read"
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            f"**Not graded: {html.escape(reason)}**\n\n"
+            f"The grader could not use `{Path(result.path).name}`. Below is the released notebook "
+            "(not your work); ask your instructor how to hand in again."))
+        return nb
+
+    def attach_feedback(self, nb, result: NotebookResult) -> None:
+        shown = feedback_by_cell(result)
+        pictures = figures_by_cell(result)
+        reason = f"not graded: {result.error}" if result.status != "graded" else None
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not sanitize.is_grade(cell) or sanitize.is_solution(cell):
+                continue
+            gid = cell.metadata["nbgrader"].get("grade_id")
+            text = reason or shown.get(gid)
+            if text is None and gid in self.auto_cells:
+                text = "visible check: scored in the graded cells of this function"
+            cell.outputs = [feedback_output(text)] if text else []
+            if reason is None and gid in pictures:
+                cell.outputs.append(figure_output(pictures[gid]))
+            cell.execution_count = None
