@@ -92,12 +92,14 @@ def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
     if actual.ndim != expected.ndim or actual.size == 0:
         return None
     lead = _leading_index(expected, actual)
-    where = "" if not lead else "[" + ", ".join(str(i) for i in lead) + "]"
+    where = _where(lead)
     drawn = []
     first = inputs[0] if inputs else None
     if _numeric(first) and first.ndim == expected.ndim and first.size:
-        source = _plane(first[tuple(min(i, n - 1) for i, n in zip(lead, first.shape, strict=False))])
-        drawn.append(Panel(f"input{where}", source, _limit(source)))
+        # The same image, and the same channel when the input has it (else its last one).
+        chosen = tuple(min(i, n - 1) for i, n in zip(lead, first.shape, strict=False))
+        source = _plane(first[chosen])
+        drawn.append(Panel(f"input{_where(chosen)}", source, _limit(source)))
     want, got = _plane(expected[lead]), _plane(actual[lead])
     shared = _limit(want, got)
     drawn.append(Panel(f"expected{where}", want, shared))
@@ -107,6 +109,10 @@ def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
             difference = got - want
         drawn.append(Panel("yours - expected", difference, _limit(difference)))
     return drawn
+
+
+def _where(lead: tuple[int, ...]) -> str:
+    return "" if not lead else "[" + ", ".join(str(i) for i in lead) + "]"
 
 
 def _numeric(value) -> bool:
@@ -175,16 +181,17 @@ def levels(data: np.ndarray, peak: float) -> np.ndarray:
 
 def ticks(peak: float, room: int) -> list[float]:
     """Round values for a colour bar from -peak to +peak that is `room` pixels tall: 0 and
-    multiples of a 1, 2 or 5 step, at most three a side and at least 20 pixels apart."""
+    multiples of a 1, 2 or 5 step, at most three a side and at least 20 pixels apart (when no
+    step fits, the largest multiple of the step with fewest ticks and 0)."""
     per_side = max(1, min(3, room // 40))
     exponent = math.floor(math.log10(peak))
-    for power in (exponent - 1, exponent):
-        for mantissa in (1, 2, 5):
-            step = mantissa * 10.0 ** power
-            count = math.floor(peak / step * (1 + 1e-9))
-            if 1 <= count <= per_side:
-                return [round(k * step, 12) for k in range(-count, count + 1)]
-    return [0.0]
+    fits = [(step, math.floor(peak / step * (1 + 1e-9)))
+            for step in (m * 10.0 ** p for p in (exponent - 1, exponent) for m in (1, 2, 5))]
+    for step, count in fits:
+        if 1 <= count <= per_side:
+            return [round(k * step, 12) for k in range(-count, count + 1)]
+    step, count = min(((s, c) for s, c in fits if c >= 1), key=lambda fit: fit[1])
+    return [round(-count * step, 12), 0.0, round(count * step, 12)]
 
 
 def tick_text(value: float) -> str:
