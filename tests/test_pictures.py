@@ -83,14 +83,27 @@ SIGNAL = np.linspace(-2, 3, 9)
 X4 = RNG.normal(size=(2, 3, 6, 6))
 EXPECTED_4D = RNG.normal(size=(2, 4, 4, 4))
 WRONG_4D = EXPECTED_4D.copy()
-WRONG_4D[1, 2, 3, 0] += 2.0
+WRONG_4D[1, 2, 3, 0] += 2.0  # the first wrong plane, the one drawn
+WRONG_4D[1, 3, 0, 1] -= 1.0
 
 CASES = {
     "2-D": ((IMAGE, KERNEL), EXPECTED_2D, WRONG_2D, (), ()),
     "1-D": ((SIGNAL, np.ones(3)), np.convolve(SIGNAL, [1, 2, 3]), np.convolve(SIGNAL, [3, 2, 1]), (), ()),
     "4-D": ((X4, RNG.normal(size=(4, 3, 3, 3))), EXPECTED_4D, WRONG_4D, (1, 2), (1, 2)),
     "shapes differ": ((IMAGE, KERNEL), EXPECTED_2D, RNG.normal(size=(7, 9)), (), ()),
+    "transposed": ((IMAGE, KERNEL), EXPECTED_2D, EXPECTED_2D.T.copy(), (), ()),
 }
+
+
+@pytest.mark.parametrize("case", ["shapes differ", "transposed"])
+def test_the_caption_says_when_the_shapes_differ(case):
+    inputs, expected, actual, _, _ = CASES[case]
+    chosen = pictures.panels(inputs, expected, actual)
+    label = "conv2d: a case"
+    assert [p.name for p in chosen] == ["input", "expected", "your output"]  # no difference panel
+    shown = pictures._render(f"{label} (the shapes differ)", chosen, pictures.layout(f"{label} (the shapes differ)",
+                                                                                     chosen))
+    assert decoded(pictures.failure_png(label, inputs, expected, actual)).tolist() == decoded(shown).tolist()
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -174,6 +187,7 @@ def test_colour_bars_run_from_plus_to_minus_peak_with_ticks_at_round_values():
     (10.0, 200, [-10, -5, 0, 5, 10]),
     (1.9, 200, [-1.5, -1, -0.5, 0, 0.5, 1, 1.5]),
     (1.9, 48, [-1, 0, 1]),
+    (1.9, 90, [-1, 0, 1]),
     (0.034, 200, [-0.03, -0.02, -0.01, 0, 0.01, 0.02, 0.03]),
     (1.0, 48, [-1, 0, 1]),
     (2500.0, 120, [-2000, -1000, 0, 1000, 2000]),
