@@ -18,9 +18,12 @@ import io
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+
+if TYPE_CHECKING:  # Pillow itself is imported when the first picture is drawn, not with the grader
+    from PIL import ImageDraw, ImageFont
 
 TARGET = 200  # screen pixels for the longest side of the largest panel
 SMALLEST, LARGEST = 3, 24  # screen pixels per array element, whatever the arrays' size
@@ -202,6 +205,8 @@ def tick_text(value: float) -> str:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -262,6 +267,8 @@ def layout(label: str, drawn: list[Panel]) -> Layout:
 def _render(label: str, drawn: list[Panel], plan: Layout) -> bytes:
     """The PNG: arrays, bars and frames as palette indices in one NumPy canvas, the text drawn
     anti-aliased into a coverage layer and folded into the palette's ink shades."""
+    from PIL import Image, ImageDraw
+
     canvas = np.full((plan.height, plan.width), WHITE_AT, dtype=np.uint8)
     for panel, place in zip(drawn, plan.places, strict=True):
         rows, columns = panel.data.shape

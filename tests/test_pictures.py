@@ -251,6 +251,15 @@ def test_base64_form_round_trips():
     assert decoded(base64.b64decode(text)).shape[1] > 5 * pictures.LARGEST
 
 
+def test_pillow_waits_for_the_first_picture():
+    """A run where every answer is right never pays for importing Pillow."""
+    look = ("import sys; from autograder import pictures; before = 'PIL' in sys.modules; "
+            "pictures.failure_png('x', (), pictures.np.zeros(3), pictures.np.ones(3)); "
+            "print(before, 'PIL' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", look], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
+
+
 GRADE_AND_LOOK = """
 import json, sys
 import numpy as np
