@@ -80,11 +80,12 @@ class Panel:
     name: str
     data: np.ndarray  # 2-D float (a 1-D array is one row)
     peak: float  # the scale runs from -peak (dark blue) to +peak (dark red)
+    line: bool = False  # drawn from a 1-D array
 
     @property
     def shape_text(self) -> str:
         rows, columns = self.data.shape
-        return f"length {columns}" if rows == 1 else f"{rows}x{columns}"
+        return f"length {columns}" if self.line else f"{rows}x{columns}"
 
 
 def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
@@ -95,22 +96,22 @@ def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
     if actual.ndim != expected.ndim or actual.size == 0:
         return None
     lead = _leading_index(expected, actual)
-    where = _where(lead)
+    where, line = _where(lead), expected.ndim == 1
     drawn = []
     first = inputs[0] if inputs else None
     if _numeric(first) and first.ndim == expected.ndim and first.size:
         # The same image, and the same channel when the input has it (else its last one).
         chosen = tuple(min(i, n - 1) for i, n in zip(lead, first.shape, strict=False))
         source = _plane(first[chosen])
-        drawn.append(Panel(f"input{_where(chosen)}", source, _limit(source)))
+        drawn.append(Panel(f"input{_where(chosen)}", source, _limit(source), line))
     want, got = _plane(expected[lead]), _plane(actual[lead])
     shared = _limit(want, got)
-    drawn.append(Panel(f"expected{where}", want, shared))
-    drawn.append(Panel(f"your output{where}", got, shared))
+    drawn.append(Panel(f"expected{where}", want, shared, line))
+    drawn.append(Panel(f"your output{where}", got, shared, line))
     if want.shape == got.shape:
         with np.errstate(all="ignore"):
             difference = got - want
-        drawn.append(Panel("yours - expected", difference, _limit(difference)))
+        drawn.append(Panel("yours - expected", difference, _limit(difference), line))
     return drawn
 
 

@@ -238,6 +238,8 @@ def test_four_dimensional_results_show_the_plane_with_the_first_wrong_value():
 def test_panel_titles_give_the_shape():
     one, two = pictures.panels((), np.zeros(9), np.ones(9)), pictures.panels((), np.zeros((5, 7)), np.ones((5, 7)))
     assert {p.shape_text for p in one} == {"length 9"} and {p.shape_text for p in two} == {"5x7"}
+    row = pictures.panels((np.zeros((1, 6)),), np.zeros((1, 4)), np.ones((1, 4)))
+    assert [p.shape_text for p in row] == ["1x6", "1x4", "1x4", "1x4"]
 
 
 def test_nothing_to_draw_for_non_arrays_and_other_ranks():
