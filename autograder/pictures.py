@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # Pillow itself is imported when the first picture is drawn, not with the grader
-    from PIL import ImageDraw, ImageFont
+    from PIL import Image, ImageFont
 
 TARGET = 200  # screen pixels for the longest side of the largest panel
 SMALLEST, LARGEST = 3, 24  # screen pixels per array element, whatever the arrays' size
@@ -44,6 +45,10 @@ WHITE_AT, NONFINITE_AT, FRAME_AT, TEXT_AT = LEVELS, LEVELS + 1, LEVELS + 2, LEVE
 MARGIN, COLUMN_GAP = 14, 24
 CAPTION_SIZE, TITLE_SIZE, TICK_SIZE = 15, 13, 12
 BAR_GAP, BAR_WIDTH, BAR_LEAST, TICK_LENGTH = 6, 12, 48, 3
+
+# FreeType's faces are not safe to use from two threads at once, and the grader draws pictures in
+# several: every use of a font (measuring, drawing text) holds this lock. Arrays and PNG encoding don't.
+FONTS_IN_USE = threading.Lock()
 
 
 def failure_png(label: str, inputs: tuple, expected, actual) -> bytes | None:
@@ -239,6 +244,11 @@ def pixels_per_element(drawn: list[Panel]) -> int:
 def layout(label: str, drawn: list[Panel]) -> Layout:
     """Every panel's place: side by side, tops aligned under their two-line titles, each colour
     bar right of its array with tick labels right of the bar."""
+    with FONTS_IN_USE:
+        return _layout(label, drawn)
+
+
+def _layout(label: str, drawn: list[Panel]) -> Layout:
     pixels = pixels_per_element(drawn)
     title_font, tick_font = _font(TITLE_SIZE), _font(TICK_SIZE)
     top = MARGIN + CAPTION_SIZE + 10 + 2 * (TITLE_SIZE + 3) + 4
@@ -268,7 +278,7 @@ def layout(label: str, drawn: list[Panel]) -> Layout:
 def _render(label: str, drawn: list[Panel], plan: Layout) -> bytes:
     """The PNG: arrays, bars and frames as palette indices in one NumPy canvas, the text drawn
     anti-aliased into a coverage layer and folded into the palette's ink shades."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     canvas = np.full((plan.height, plan.width), WHITE_AT, dtype=np.uint8)
     for panel, place in zip(drawn, plan.places, strict=True):
@@ -284,7 +294,27 @@ def _render(label: str, drawn: list[Panel], plan: Layout) -> bytes:
         end = place.bar_left + BAR_WIDTH
         for value in place.ticks:
             canvas[_tick_row(place, panel, value), end:end + TICK_LENGTH] = FRAME_AT
+    if plan.legend_top is not None:  # the grey swatch its words explain
+        top, side = plan.legend_top, TITLE_SIZE
+        _frame(canvas, top + 1, MARGIN + 1, side - 2, side - 2)
+        canvas[top + 1:top + side - 1, MARGIN + 1:MARGIN + side - 1] = NONFINITE_AT
     text = Image.new("L", (plan.width, plan.height), 0)
+    with FONTS_IN_USE:
+        _write(text, label, drawn, plan)
+    coverage = np.asarray(text)
+    inked = coverage > 0
+    canvas[inked] = TEXT_AT + (coverage[inked].astype(np.uint16) * INK_SHADES - 1) // 255
+    image = Image.fromarray(canvas)
+    image.putpalette(palette())
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=3)
+    return out.getvalue()
+
+
+def _write(text: Image.Image, label: str, drawn: list[Panel], plan: Layout) -> None:
+    """Every word of the picture, as coverage (255 ink, 0 none) on the layer `text`."""
+    from PIL import ImageDraw
+
     draw = ImageDraw.Draw(text)
     draw.text((MARGIN, MARGIN), label, fill=255, font=_font(CAPTION_SIZE), anchor="lt",
               stroke_width=0.2, stroke_fill=255)  # the one font has no bold face: a thin outline
@@ -297,15 +327,8 @@ def _render(label: str, drawn: list[Panel], plan: Layout) -> bytes:
             draw.text((place.bar_left + BAR_WIDTH + TICK_LENGTH + 3, _tick_row(place, panel, value)),
                       tick_text(value), fill=255, font=tick_font, anchor="lm")
     if plan.legend_top is not None:
-        _legend(canvas, draw, drawn, plan.legend_top)
-    coverage = np.asarray(text)
-    inked = coverage > 0
-    canvas[inked] = TEXT_AT + (coverage[inked].astype(np.uint16) * INK_SHADES - 1) // 255
-    image = Image.fromarray(canvas)
-    image.putpalette(palette())
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=3)
-    return out.getvalue()
+        draw.text((MARGIN + TITLE_SIZE + 6, plan.legend_top + TITLE_SIZE / 2), _legend_words(drawn), fill=255,
+                  font=title_font, anchor="lm")
 
 
 def _tick_row(place: Place, panel: Panel, value: float) -> int:
@@ -317,12 +340,8 @@ def _frame(canvas: np.ndarray, top: int, left: int, height: int, width: int) -> 
     canvas[top - 1:top + height + 1, left - 1:left + width + 1] = FRAME_AT
 
 
-def _legend(canvas: np.ndarray, draw: ImageDraw.ImageDraw, drawn: list[Panel], top: int) -> None:
+def _legend_words(drawn: list[Panel]) -> str:
     values = np.concatenate([panel.data.ravel() for panel in drawn])
     kinds = [name for name, present in (("NaN", np.isnan(values).any()), ("inf", np.isposinf(values).any()),
                                         ("-inf", np.isneginf(values).any())) if present]
-    side = TITLE_SIZE
-    _frame(canvas, top + 1, MARGIN + 1, side - 2, side - 2)
-    canvas[top + 1:top + side - 1, MARGIN + 1:MARGIN + side - 1] = NONFINITE_AT
-    draw.text((MARGIN + side + 6, top + side / 2), f"grey: not a finite number ({', '.join(kinds)})",
-              fill=255, font=_font(TITLE_SIZE), anchor="lm")
+    return f"grey: not a finite number ({', '.join(kinds)})"

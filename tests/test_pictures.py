@@ -253,6 +253,16 @@ def test_base64_form_round_trips():
     assert decoded(base64.b64decode(text)).shape[1] > 5 * pictures.LARGEST
 
 
+def test_pictures_drawn_in_many_threads_at_once_are_the_ones_drawn_alone():
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(case, inputs, expected, actual) for case, (inputs, expected, actual, _, _) in CASES.items()] * 6
+    alone = [pictures.failure_png(*job) for job in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda job: pictures.failure_png(*job), jobs))
+    assert together == alone
+
+
 def test_pillow_waits_for_the_first_picture():
     """A run where every answer is right never pays for importing Pillow."""
     look = ("import sys; from autograder import pictures; before = 'PIL' in sys.modules; "
