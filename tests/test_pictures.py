@@ -161,6 +161,8 @@ def test_values_that_are_not_finite_are_grey_and_named_in_a_legend():
     # The legend's grey swatch, below the panels, only when something is grey.
     bottom = max(p.top + p.bar_height for p in (want, got, diff))
     assert (picture[bottom:] == GREY).all(axis=-1).sum() >= 50
+    below_ticks = picture[bottom + pictures.TICK_SIZE:, pictures.MARGIN + pictures.TITLE_SIZE + 2:]
+    assert (below_ticks < 100).all(axis=-1).sum() > 100  # and its words beside it
     finite_picture, _ = drawn("finite", (), expected, expected + 1)
     assert not (finite_picture == GREY).all(axis=-1).any()
 
