@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.course import ASSIGNMENTS, SIBLING_EDGES, CourseError, find_course_root, get_assignment
+from autograder.course import ASSIGNMENTS, CourseError, find_course_root, get_assignment
 from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
 
@@ -161,8 +161,7 @@ def _grade(args) -> int:
     assignment = get_assignment(args.assignment)
     if sandbox.level(args.sandbox) != "bubblewrap":
         print("warning: " + sandbox.NOT_CONTAINED, file=sys.stderr)
-    warm = None if args.scheduler else sandbox.warm_up(
-        root, assignment.name, args.sandbox, any(SIBLING_EDGES.get(name) for name in assignment.functions))
+    warm = None if args.scheduler else sandbox.warm_up(args.sandbox)
     try:
         return _grade_with(args, root, assignment, warm)
     finally:

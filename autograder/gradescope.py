@@ -22,7 +22,6 @@ import re
 import sys
 import tempfile
 import time
-import tomllib
 import traceback
 import zipfile
 from dataclasses import asdict, dataclass
@@ -132,6 +131,8 @@ exit $status
 
 def pinned_requirements(root: Path) -> list[str]:
     """The project's pinned runtime dependencies, from pyproject.toml."""
+    import tomllib  # only when a bundle is built
+
     with open(root / "pyproject.toml", "rb") as handle:
         project = tomllib.load(handle)["project"]
     unpinned = [dep for dep in project["dependencies"] if "==" not in dep]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,22 +39,100 @@ class Node(dict):
         self[name] = value
 
 
-def _node(value):
+def as_node(value):
+    """Dicts (at any depth) as :class:`Node`, like nbformat.from_dict."""
     if isinstance(value, dict):
-        node = Node((k, _node(v)) for k, v in value.items())
-        if isinstance(node.get("source"), list):
-            node["source"] = "".join(node["source"])
-        return node
+        return Node((k, as_node(v)) for k, v in value.items())
     if isinstance(value, list):
-        return [_node(v) for v in value]
+        return [as_node(v) for v in value]
     return value
+
+
+def from_disk(data: dict) -> Node:
+    """A version 4 notebook as nbformat's reader gives it: attribute access, multi-line text
+    joined (sources, stream text, non-JSON output and attachment data) and transient keys dropped.
+    Cells that are not JSON objects are left for the caller to refuse."""
+    nb = as_node(data)
+    metadata = nb.get("metadata")
+    if isinstance(metadata, dict):
+        for key in TRANSIENT_METADATA:
+            metadata.pop(key, None)
+    for cell in nb.get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop("trusted", None)
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+        for attachment in (cell.get("attachments") or {}).values():
+            if isinstance(attachment, dict):
+                _rejoin(attachment)
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs") or []:
+            if not isinstance(output, dict):
+                continue
+            if output.get("output_type") in ("execute_result", "display_data"):
+                if isinstance(output.get("data"), dict):
+                    _rejoin(output["data"])
+            elif output.get("output_type") and isinstance(output.get("text"), list):
+                output["text"] = "".join(output["text"])
+    return nb
+
+
+#: Notebook metadata nbformat drops when it reads or writes a file.
+TRANSIENT_METADATA = ("orig_nbformat", "orig_nbformat_minor", "signature")
+#: Non-text MIME types whose data nbformat stores as lists of lines.
+_SPLIT_MIMES = ("image/svg+xml", "application/javascript")
+
+
+def _json_mime(mime: str) -> bool:
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
+
+
+def _rejoin(bundle: dict) -> None:
+    for mime, value in list(bundle.items()):
+        if not _json_mime(mime) and isinstance(value, list) and all(isinstance(line, str) for line in value):
+            bundle[mime] = "".join(value)
+
+
+def writes(nb) -> str:
+    """A version 4 notebook as nbformat writes it to disk (sorted keys, one-space indent, long text
+    split into lines, transient keys dropped): the same bytes, without importing nbformat."""
+    nb = copy.deepcopy(nb)
+    for key in TRANSIENT_METADATA:
+        nb.get("metadata", {}).pop(key, None)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("trusted", None)
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(True)
+        for attachment in (cell.get("attachments") or {}).values():
+            _split(attachment)
+        if cell.get("cell_type") == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") in ("execute_result", "display_data"):
+                    _split(output.get("data", {}))
+                elif output.get("output_type") == "stream" and isinstance(output.get("text"), str):
+                    output["text"] = output["text"].splitlines(True)
+    return json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+
+
+def _split(bundle: dict) -> None:
+    for mime, value in list(bundle.items()):
+        if isinstance(value, str) and (mime.startswith("text/") or mime in _SPLIT_MIMES):
+            bundle[mime] = value.splitlines(True)
+
+
+def new_cell_id() -> str:
+    """A fresh cell id of the form nbformat makes (8 hex digits)."""
+    return secrets.token_hex(4)
 
 
 def read_trusted(path: Path) -> Node:
     """Read one of the course's own notebooks (source/, assignments/) with plain json: fast enough
     to run inside every kernel that nbgrader autograde starts."""
     with open(path, encoding="utf-8") as handle:
-        return _node(json.load(handle))
+        return from_disk(json.load(handle))
 
 
 def read(path: Path):
@@ -81,25 +161,7 @@ def read(path: Path):
         raise NotebookError(f"{path}: not a notebook (no list of cells)")
     if not all(isinstance(cell, dict) for cell in cells):
         raise NotebookError(f"{path}: not a readable notebook (a cell is not a JSON object)")
-    nb = _node(data)
-    _rejoin_outputs(nb)
-    return nb
-
-
-def _rejoin_outputs(nb) -> None:
-    """Multi-line output text stored as a list of lines becomes one string, as nbformat reads it
-    (sources are joined by _node; JSON outputs stay as they are)."""
-    for cell in nb.cells:
-        outputs = cell.get("outputs")
-        for output in outputs if isinstance(outputs, list) else []:
-            if not isinstance(output, dict):
-                continue
-            if isinstance(output.get("text"), list):
-                output["text"] = "".join(map(str, output["text"]))
-            data = output.get("data")
-            for mime, value in (data.items() if isinstance(data, dict) else ()):
-                if isinstance(value, list) and not (mime == "application/json" or mime.endswith("+json")):
-                    data[mime] = "".join(map(str, value))
+    return from_disk(data)
 
 
 def _upgraded(path: Path, data: dict):
@@ -112,7 +174,7 @@ def _upgraded(path: Path, data: dict):
         raise NotebookError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc})") from None
     if not isinstance(nb.get("cells"), list):
         raise NotebookError(f"{path}: not a notebook (no list of cells)")
-    return _node(nb)
+    return as_node(nb)
 
 
 def nbgrader(cell) -> dict:

@@ -8,6 +8,7 @@ writes the result store, the gradebook and the autograded notebooks, one result 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import sys
@@ -17,14 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from autograder import gradebook, grading
-from autograder.course import get_assignment
+from autograder.course import SIBLING_EDGES, get_assignment
 from autograder.results import NotebookResult
 from autograder.runner import WorkerServer
 from autograder.sandbox.launch import Warm
-from autograder.sibling_calls import ReferenceCalls
+from autograder.sibling_calls import ReferenceCalls, fork_answerer
 from autograder.store import ResultStore
 from autograder.submissions import Submission
 
@@ -76,21 +75,25 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
             cached.append(stored)
         else:
             todo.append(submission)
-    bar = tqdm(total=len(todo), desc=f"grading {assignment_name}", unit="nb", file=sys.stderr,
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    warm = options.warm or Warm()
+    if todo and not options.scheduler and warm.answerer is None and \
+            any(SIBLING_EDGES.get(name) for name in assignment.functions):
+        # forked now, while this process has no other thread (the gradebook's opens next)
+        warm.answerer = fork_answerer(root, assignment.name)
+    options = dataclasses.replace(options, warm=warm)
+    bar = _progress_bar(len(todo), assignment_name)
     # Start-up overlapped: the gradebook (nbgrader's import, creating the database, registering the
     # assignment) opens in a thread while the worker servers start and the first notebooks grade.
-    opening = None
-    if options.gradebook:
-        opening = ThreadPoolExecutor(1, thread_name_prefix="gradebook").submit(
-            gradebook.GradebookWriter(root, assignment).__enter__)
+    opening = ThreadPoolExecutor(1, thread_name_prefix="gradebook") if options.gradebook else None
+    book_ready = opening.submit(gradebook.GradebookWriter(root, assignment).__enter__) if opening else None
     try:
         source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
                   else _local_results(root, assignment_name, todo, options))
     finally:
-        if options.warm is not None:
-            options.warm.stop()  # what the run did not take (nothing to grade, or a Dask run)
-    book = opening.result() if opening is not None else None
+        warm.stop()  # what the run did not take (nothing to grade, or a Dask run)
+    if opening is not None:
+        opening.shutdown(wait=True)  # its thread ends with the opening
+    book = book_ready.result() if book_ready is not None else None
     try:
         recorded = book.recorded() if book is not None else {}
         for result in cached:
@@ -123,6 +126,23 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
         if book is not None:
             book.__exit__(None, None, None)
     return results
+
+
+class _NoBar:
+    def update(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, assignment_name: str):
+    """tqdm's bar on a terminal; nothing (and no import) otherwise."""
+    if not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"grading {assignment_name}", unit="nb", file=sys.stderr, dynamic_ncols=True)
 
 
 def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[Submission, NotebookResult]]]:

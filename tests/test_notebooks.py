@@ -1,5 +1,7 @@
 """Reading notebooks and choosing the code the grader runs."""
 
+import json
+
 import nbformat
 import pytest
 
@@ -47,19 +49,41 @@ def test_older_notebook_formats_are_upgraded(tmp_path):
     assert old.cells[0].cell_type == "code" and old.nbformat == 4
 
 
-def test_a_notebook_reads_as_nbformat_reads_it(tmp_path):
-    """Sources, stream text and rich outputs stored as lists of lines come back as one string each
-    (JSON outputs stay structured), exactly as nbformat.read gives them."""
+def _rich_notebook():
+    """Every part of a notebook nbformat treats specially on disk."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1\nb = 2\n", outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="line one 2718\nline two\n"),
         nbformat.v4.new_output("display_data", data={"text/plain": "x\ny", "text/html": "<b>\n</b>",
-                                                     "application/json": {"k": ["v\n", "w"]}}),
+                                                     "image/svg+xml": "<svg>\n</svg>", "image/png": "iVBOR\nw0",
+                                                     "application/json": {"k": ["v\n", "w"]},
+                                                     "application/vnd.custom+json": ["a\n", "b"]}),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "3\n4"}, execution_count=1),
         nbformat.v4.new_output("error", ename="E", evalue="v", traceback=["t1", "t2"])]),
-        nbformat.v4.new_markdown_cell("# title\ntext")])
+        nbformat.v4.new_markdown_cell("# title é\ntext", attachments={"p.png": {"image/png": "AAAA",
+                                                                                  "text/plain": "one\ntwo"}}),
+        nbformat.v4.new_raw_cell("raw\n")])
+    nb.cells[0].metadata["trusted"] = True
+    nb.metadata["signature"] = "sha256:abc"
+    return nb
+
+
+def test_a_notebook_reads_and_writes_as_nbformat_does(tmp_path, root):
+    """Sources, stream text and rich outputs stored as lists of lines come back as one string each
+    (JSON outputs stay structured, transient keys are dropped), exactly as nbformat.read gives them;
+    and what we write is byte for byte what nbformat writes."""
     path = tmp_path / "outputs.ipynb"
-    path.write_text(nbformat.writes(nb))
+    nbformat.write(_rich_notebook(), path)
     assert '"line one 2718\\n",' in path.read_text()  # stored as a list of lines
+    ours, theirs = notebooks.read(path), nbformat.read(path, as_version=4)
+    assert ours == theirs
+    raw = json.loads(path.read_text())
+    raw["cells"][0]["metadata"]["trusted"] = True  # what nbformat drops when it reads
+    raw["metadata"]["orig_nbformat"] = 3
+    path.write_text(json.dumps(raw))
     assert notebooks.read(path) == nbformat.read(path, as_version=4)
+    for nb in [_rich_notebook(), *(nbformat.read(p, as_version=4) for p in sorted(root.glob("*/*/*.ipynb")))]:
+        assert notebooks.writes(nb) == nbformat.writes(nb)
+    assert all(len(notebooks.new_cell_id()) == 8 for _ in range(5))
 
 
 def test_submission_discovery_and_matching(tmp_path):

@@ -177,10 +177,14 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_path, monkeypatch):
-    """`grade` starts a worker server and the sibling-call answerer before its own imports: the run
-    uses exactly those (no second start-up) and ends them; a run with nothing to grade ends them too."""
-    from autograder import sandbox
+@pytest.mark.parametrize("alone", [True, False], ids=["forked", "spawned"])
+def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_path, monkeypatch, alone):
+    """`grade` starts a worker server before its own imports, and the run forks the sibling-call
+    answerer (a new interpreter when another thread exists): the run uses exactly those, with no
+    second start-up, and ends them; a run with nothing to grade ends them too."""
+    import threading
+
+    from autograder import sandbox, sibling_calls
     from autograder.sandbox import launch
     from autograder.submissions import find
     from tests.conftest import fixture_notebook, submit
@@ -188,20 +192,51 @@ def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_
     root = make_course(tmp_path / "course")
     submit(root, "alice", fixture_notebook("ps1", "correct-einsum"))  # its convolve2d calls conv2d
     found = find(root, get_assignment("ps1"), [])
-    warm = sandbox.warm_up(root, "ps1", "auto", answers_calls=True)
-    server_pid, answerer_pid = warm.server[1].pid, warm.answerer.pid
-    started = []
-    real_server, real_answerer = launch.spawn_server, launch.spawn_answerer
-    monkeypatch.setattr(launch, "spawn_server", lambda *a: started.append("server") or real_server(*a))
-    monkeypatch.setattr("autograder.sibling_calls.spawn_answerer",
-                        lambda *a: started.append("answerer") or real_answerer(*a))
-    options = schedule.Options(workers=1, gradebook=False, warm=warm)
-    (result,) = schedule.grade_class(root, "ps1", found, options)
-    assert result.status == "graded" and result.score == 17.0, result.error
-    assert started == []  # convolve2d's calls to conv2d were answered by the warm answerer
-    assert _gone(server_pid) and _gone(answerer_pid)
+    started, answerers = [], []
+    real_fork = sibling_calls.fork_answerer
 
-    idle = sandbox.warm_up(root, "ps1", "auto", answers_calls=True)
-    pids = idle.server[1].pid, idle.answerer.pid
+    def fork_answerer(*args):
+        answerers.append(real_fork(*args))
+        return answerers[-1]
+
+    monkeypatch.setattr(schedule, "fork_answerer", fork_answerer)
+    if alone:
+        monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest's own threads are idle here
+    else:
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
+    warm = sandbox.warm_up("auto")
+    server_pid = warm.server[1].pid
+    real_server = launch.spawn_server
+    monkeypatch.setattr(launch, "spawn_server", lambda *a: started.append("server") or real_server(*a))
+    monkeypatch.setattr(sibling_calls.ReferenceCalls, "_start", lambda self: started.append("answerer"))
+    (result,) = schedule.grade_class(root, "ps1", found, schedule.Options(workers=1, gradebook=False, warm=warm))
+    assert result.status == "graded" and result.score == 17.0, result.error
+    assert started == []  # the warm server ran it; the run's answerer answered convolve2d's calls
+    (answerer,) = answerers
+    assert isinstance(answerer, sibling_calls.Forked) == alone
+    assert _gone(server_pid) and _gone(answerer.pid)
+
+    idle = sandbox.warm_up("auto")
+    pid = idle.server[1].pid
     (again,) = schedule.grade_class(root, "ps1", found, schedule.Options(workers=1, gradebook=False, warm=idle))
-    assert again.score == 17.0 and all(_gone(pid) for pid in pids)  # served from the store
+    assert again.score == 17.0 and _gone(pid) and len(answerers) == 1  # served from the store: nothing started
+
+
+def test_a_just_forked_answerer_is_ended_at_once(tmp_path, monkeypatch):
+    """Ending the answerer right after the fork (nothing to grade) must not wait for it: it may
+    not have made its own process group yet, so the group kill alone would miss it."""
+    import threading
+
+    from autograder import sibling_calls
+    from autograder.sandbox.launch import end_process_group
+
+    root = make_course(tmp_path / "course")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    for _ in range(20):
+        answerer = sibling_calls.fork_answerer(root, "ps1")
+        assert isinstance(answerer, sibling_calls.Forked)
+        ender = threading.Thread(target=end_process_group, args=(answerer,), daemon=True)
+        ender.start()
+        ender.join(10)
+        assert not ender.is_alive(), "end_process_group waited for an answerer it had not killed"
+        assert _gone(answerer.pid)

@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder import notebooks
 from autograder.course import Assignment
 from autograder.gradebook import course_settings, database, sanitize
 from autograder.gradebook.database import ALEMBIC_HEAD, GradebookError
@@ -104,19 +105,16 @@ def figures_by_cell(result: NotebookResult) -> dict[str, str]:
 
 
 def figure_output(png_base64: str):
-    import nbformat
-
-    return nbformat.v4.new_output("display_data", data={
-        "image/png": png_base64, "text/plain": "picture: input, expected, your output, difference"})
+    return notebooks.as_node({"output_type": "display_data", "metadata": {}, "data": {
+        "image/png": png_base64, "text/plain": "picture: input, expected, your output, difference"}})
 
 
 def feedback_output(text: str):
     """A display output that renders wrapped in nbgrader's HTML (and as plain text elsewhere)."""
-    import nbformat
-
     page = ('<pre class="autograder-feedback" style="white-space: pre-wrap; word-break: break-word;">'
             f"{html.escape(text)}</pre>")
-    return nbformat.v4.new_output("display_data", data={"text/plain": text, "text/html": page})
+    return notebooks.as_node({"output_type": "display_data", "metadata": {},
+                              "data": {"text/plain": text, "text/html": page}})
 
 
 def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> None:
@@ -149,9 +147,7 @@ class GradebookWriter:
         self.path = root / "gradebook.db"
 
     def __enter__(self):
-        import nbformat
-
-        self.release = nbformat.read(self.assignment.release_path(self.root), as_version=4)
+        self.release = notebooks.read(self.assignment.release_path(self.root))
         settings = course_settings.load(self.root)
         self.removed_metadata = course_settings.option(
             settings, ("ClearOutputPreprocessor", "ClearOutput"), "remove_metadata_fields", sanitize.REMOVED_METADATA)
@@ -242,13 +238,10 @@ class GradebookWriter:
         database.set_late_penalty(self.db, notebook, penalty)
 
     def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
-        import nbformat
-        from nbformat.v4 import nbjson
-
         out = None
         if result.status == "graded":
             try:
-                out = self.sanitized(nbformat.read(result.path, as_version=4))
+                out = self.sanitized(notebooks.read(Path(result.path)))
                 self.attach_feedback(out, result)
             except Exception:  # noqa: BLE001 - graded, but nbgrader could not restore it: show the release
                 out = None
@@ -259,8 +252,8 @@ class GradebookWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            # nbformat's own layout, without validating again what the sanitizing produced
-            stream.write(nbjson.writes(out) + "\n")
+            # nbformat's own layout (autograder.notebooks.writes), without validating again
+            stream.write(notebooks.writes(out) + "\n")
         os.replace(temporary, path)
         carry_exchange_files(folder, Path(result.path), path.parent)
         return path
@@ -276,17 +269,16 @@ class GradebookWriter:
         """The release, headed by why the submission could not be graded."""
         import copy
 
-        import nbformat
-
         nb = copy.deepcopy(self.release)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         reason = result.error or "the submitted notebook could not be read"
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-            f"**Not graded: {html.escape(reason)}**\n\n"
-            f"The grader could not use `{Path(result.path).name}`. Below is the released notebook "
-            "(not your work); ask your instructor how to hand in again."))
+        heading = (f"**Not graded: {html.escape(reason)}**\n\n"
+                   f"The grader could not use `{Path(result.path).name}`. Below is the released notebook "
+                   "(not your work); ask your instructor how to hand in again.")
+        nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
+                                              "metadata": {}, "source": heading}))
         return nb
 
     def attach_feedback(self, nb, result: NotebookResult) -> None:

@@ -14,6 +14,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from autograder import notebooks
+
 #: ClearOutputPreprocessor.remove_metadata_fields and OverwriteCells.missing_cell_notification by default
 REMOVED_METADATA = frozenset({"collapsed", "scrolled"})
 MISSING_CELL_NOTE = ("This cell (id:{cell_id}) was missing from the submission. "
@@ -157,8 +159,6 @@ def overwrite_cell(cell, release: ReleaseCells) -> None:
 
 def _missing_cell(source: SourceCell, max_score: float, note: str, is_solution_cell=False, is_task_cell=False):
     """OverwriteCells.missing_cell_transform, with the metadata upgrade nbgrader then applies."""
-    from nbformat import NotebookNode
-
     meta = {"grade": True, "grade_id": source.name, "locked": source.locked, "checksum": source.checksum,
             "cell_type": source.cell_type, "points": max_score, "solution": False}
     cell = {"cell_type": source.cell_type, "metadata": {"deletable": False, "editable": False, "nbgrader": meta},
@@ -175,7 +175,7 @@ def _missing_cell(source: SourceCell, max_score: float, note: str, is_solution_c
         points = meta["points"]
         meta["points"] = 0.0 if points == "" or float(points) < 0 else float(points)
         meta["schema_version"] = SCHEMA_VERSION
-    return NotebookNode(cell)
+    return notebooks.as_node(cell)
 
 
 def add_missing_grade_cells(nb, release: ReleaseCells, note: str) -> None:
@@ -298,9 +298,6 @@ def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMO
     """The notebook as `nbgrader autograde` grades it: outputs cleared, duplicated grade ids
     dropped, the release's kernelspec, every locked cell (and any deleted grade or task cell)
     restored from the release, metadata checked. Raises what nbgrader would raise."""
-    import nbformat
-    from nbformat.v4.nbbase import random_cell_id
-
     clear_output(nb, removed_metadata)
     deduplicate_ids(nb)
     nb.metadata["kernelspec"] = copy.deepcopy(kernelspec)
@@ -308,8 +305,8 @@ def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMO
         overwrite_cell(cell, release)
     add_missing_grade_cells(nb, release, missing_cell_note)
     add_missing_task_cells(nb, release, missing_cell_note)
-    nb = nbformat.from_dict(nb)  # re-added cells hold plain dicts, and no id
+    nb = notebooks.as_node(nb)  # re-added cells hold plain dicts, and no id
     for cell in nb.cells:
-        cell.setdefault("id", random_cell_id())
+        cell.setdefault("id", notebooks.new_cell_id())
     check_metadata(nb)
     return nb

@@ -152,6 +152,11 @@ def end_process_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if process.poll() is None:  # not (yet) the leader of a group of its own: a fresh fork
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     process.wait()
     for stream in (process.stdin, process.stdout):
         if stream:
@@ -206,9 +211,9 @@ class Warm:
             end_process_group(self.take_answerer())
 
 
-def warm_up(root: Path, assignment: str, requested: str, answers_calls: bool) -> Warm:
-    """Start a worker server, and the sibling-call answerer when the assignment has edges."""
-    return Warm(spawn_server(requested), spawn_answerer(root, assignment) if answers_calls else None)
+def warm_up(requested: str) -> Warm:
+    """Start a worker server (the run forks its sibling-call answerer itself, once it has NumPy)."""
+    return Warm(spawn_server(requested))
 
 
 def private_uid() -> int:
