@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 import sys
@@ -98,29 +97,38 @@ def _rejoin(bundle: dict) -> None:
 
 def writes(nb) -> str:
     """A version 4 notebook as nbformat writes it to disk (sorted keys, one-space indent, long text
-    split into lines, transient keys dropped): the same bytes, without importing nbformat."""
-    nb = copy.deepcopy(nb)
-    for key in TRANSIENT_METADATA:
-        nb.get("metadata", {}).pop(key, None)
+    split into lines, transient keys dropped): the same bytes, without importing nbformat. `nb` is
+    not changed (only the containers on the way to a changed value are copied)."""
+    out = dict(nb)
+    out["metadata"] = {k: v for k, v in nb.get("metadata", {}).items() if k not in TRANSIENT_METADATA}
+    cells = []
     for cell in nb["cells"]:
-        cell.get("metadata", {}).pop("trusted", None)
+        cell = dict(cell)
+        if isinstance(cell.get("metadata"), dict) and "trusted" in cell["metadata"]:
+            cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
         if isinstance(cell.get("source"), str):
             cell["source"] = cell["source"].splitlines(True)
-        for attachment in (cell.get("attachments") or {}).values():
-            _split(attachment)
-        if cell.get("cell_type") == "code":
-            for output in cell.get("outputs", []):
-                if output.get("output_type") in ("execute_result", "display_data"):
-                    _split(output.get("data", {}))
-                elif output.get("output_type") == "stream" and isinstance(output.get("text"), str):
-                    output["text"] = output["text"].splitlines(True)
-    return json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+        if cell.get("attachments"):
+            cell["attachments"] = {name: _split(bundle) for name, bundle in cell["attachments"].items()}
+        if cell.get("cell_type") == "code" and "outputs" in cell:
+            cell["outputs"] = [_split_output(output) for output in cell["outputs"]]
+        cells.append(cell)
+    out["cells"] = cells
+    return json.dumps(out, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
 
 
-def _split(bundle: dict) -> None:
-    for mime, value in list(bundle.items()):
-        if isinstance(value, str) and (mime.startswith("text/") or mime in _SPLIT_MIMES):
-            bundle[mime] = value.splitlines(True)
+def _split_output(output: dict) -> dict:
+    if output.get("output_type") in ("execute_result", "display_data") and "data" in output:
+        return {**output, "data": _split(output["data"])}
+    if output.get("output_type") == "stream" and isinstance(output.get("text"), str):
+        return {**output, "text": output["text"].splitlines(True)}
+    return output
+
+
+def _split(bundle: dict) -> dict:
+    return {mime: value.splitlines(True) if isinstance(value, str) and (mime.startswith("text/") or
+                                                                          mime in _SPLIT_MIMES) else value
+            for mime, value in bundle.items()}
 
 
 def new_cell_id() -> str:

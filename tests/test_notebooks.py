@@ -1,5 +1,6 @@
 """Reading notebooks and choosing the code the grader runs."""
 
+import copy
 import json
 
 import nbformat
@@ -82,7 +83,9 @@ def test_a_notebook_reads_and_writes_as_nbformat_does(tmp_path, root):
     path.write_text(json.dumps(raw))
     assert notebooks.read(path) == nbformat.read(path, as_version=4)
     for nb in [_rich_notebook(), *(nbformat.read(p, as_version=4) for p in sorted(root.glob("*/*/*.ipynb")))]:
+        before = copy.deepcopy(nb)
         assert notebooks.writes(nb) == nbformat.writes(nb)
+        assert nb == before  # writing changes nothing in memory
     assert all(len(notebooks.new_cell_id()) == 8 for _ in range(5))
 
 

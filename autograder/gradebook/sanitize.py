@@ -305,7 +305,8 @@ def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMO
         overwrite_cell(cell, release)
     add_missing_grade_cells(nb, release, missing_cell_note)
     add_missing_task_cells(nb, release, missing_cell_note)
-    nb = notebooks.as_node(nb)  # re-added cells hold plain dicts, and no id
+    # re-added cells are plain dicts, and have no id
+    nb["cells"] = [notebooks.as_node(cell) if type(cell) is dict else cell for cell in nb["cells"]]
     for cell in nb.cells:
         cell.setdefault("id", notebooks.new_cell_id())
     check_metadata(nb)
