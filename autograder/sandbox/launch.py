@@ -186,11 +186,13 @@ def spawn_answerer(root: Path, assignment: str) -> subprocess.Popen:
 
 @dataclass
 class Warm:
-    """Processes a grading run will need, started first thing, so that their start-up (an
-    interpreter and NumPy each) overlaps the grader's own; whoever uses one takes it (sets None)."""
+    """Processes a grading run will need, started early so that their start-up overlaps the
+    grader's own: the worker server (before the grader imports NumPy) and the sibling-call answerer
+    (forked at the start of the run, autograder.sibling_calls.fork_answerer). Whoever uses one
+    takes it; stop() ends the rest."""
 
     server: tuple[Launch, subprocess.Popen] | None = None
-    answerer: subprocess.Popen | None = None
+    answerer: subprocess.Popen | None = None  # or sibling_calls.Forked, which has Popen's handle
 
     def take_server(self) -> tuple[Launch, subprocess.Popen] | None:
         server, self.server = self.server, None
