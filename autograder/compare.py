@@ -23,7 +23,12 @@ class Verdict:
 
 
 def value_of(outcome: dict):
-    return sandbox.decode(outcome["value"])
+    """The returned value; one that does not decode (malformed data from the sandbox) stands as a
+    foreign object, so it is judged wrong like any other unreadable answer."""
+    try:
+        return sandbox.decode(outcome["value"])
+    except (ValueError, TypeError):
+        return sandbox.Foreign("malformed value")
 
 
 def describe(value) -> str:

@@ -338,3 +338,14 @@ def test_a_value_or_another_error_where_valueerror_is_required_fails():
     assert compare.compare(raised(KeyError("k")), outcome(1), "int").passed is False
     with pytest.raises(ValueError, match="unknown result kind 'matrix'"):
         compare.compare_values(1, 1, "matrix")
+
+
+def test_a_malformed_value_from_the_sandbox_is_a_wrong_answer_not_a_grader_error():
+    """The process that ran student code may write any JSON: an array whose bytes do not fill its
+    shape, an unknown tag, a tuple that is not a list. Each is judged wrong, with its reason."""
+    reference = outcome(np.ones((2, 2)))
+    bad_values = [{"__ndarray__": {"dtype": "<f8", "shape": [2, 2], "data": "AAAAAAAAAAA="}},
+                  {"__mystery__": 1}, {"__tuple__": 5}, {"__float__": {"x": 1}}]
+    for value in bad_values:
+        verdict = compare.compare({"kind": "returned", "value": value}, reference, "float-array")
+        assert not verdict.passed and "malformed value" in verdict.detail, (value, verdict)
