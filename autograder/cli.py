@@ -17,8 +17,7 @@ from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
 
 # Importing this module costs no NumPy: `grade` starts its sandbox before it imports the grader
-# (autograder.schedule and what it needs), so the two start-ups overlap.
-
+# (autograder.schedule and what it needs), so the two start-ups overlap. Keep heavy imports local.
 
 def _positive(kind):
     def parse(text):
@@ -177,8 +176,8 @@ def _grade_with(args, root, assignment, warm) -> int:
     if not found:
         print(f"nothing to grade: no submissions for {assignment.name}", file=sys.stderr)
         return 0
-    options = schedule.Options(warm=warm,
-        workers=args.workers, force=args.force, sandbox=args.sandbox, scheduler=args.scheduler,
+    options = schedule.Options(
+        workers=args.workers, force=args.force, sandbox=args.sandbox, scheduler=args.scheduler, warm=warm,
         limits=Limits(timeout=args.timeout, memory_mb=args.memory, processes=sandbox.process_limit()),
         per_student_seeds=args.per_student_seeds, gradebook=not args.no_gradebook,
     )
