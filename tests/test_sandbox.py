@@ -87,7 +87,7 @@ def test_tracer_sees_ready_made_convolutions_however_aliased():
 
 def test_tracer_names_torch_conv2d():
     """Outside the sandbox (the nbgrader path) torch really runs: the tracer names its conv2d, and
-    the verdict names the first torch routine the student called."""
+    the verdict names the first of the torch routines the call reached directly (in name order)."""
     import torch
     import torch.nn.functional as F  # noqa: N812 - the usual alias
 
@@ -97,9 +97,9 @@ def test_tracer_names_torch_conv2d():
         return F.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None])[0, 0].numpy()
 
     outcome = tracer.call_traced(conv2d, (np.ones((4, 4)), np.ones((2, 2))), {})
-    assert outcome["kind"] == "returned" and outcome["forbidden"] == ["torch.from_numpy", "torch.conv2d"]
+    assert outcome["kind"] == "returned" and outcome["forbidden"] == ["torch.conv2d", "torch.from_numpy"]
     verdict = judge.judge(cases.for_assignment("ps1")["conv2d"], [], [outcome], [], {}, [])
-    assert verdict.problem == ("not from scratch: the call used torch.from_numpy; this function earns no points "
+    assert verdict.problem == ("not from scratch: the call used torch.conv2d; this function earns no points "
                                "(see the assignment's rules)")
 
 

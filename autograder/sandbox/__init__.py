@@ -5,10 +5,15 @@ Inside the sandbox (bind-mounted read-only into bubblewrap; standard library and
 - :mod:`~autograder.sandbox.wire`: the wire protocol and value encoding, imported by both sides;
 - :mod:`~autograder.sandbox.server`: the server and the per-submission supervisor;
 - :mod:`~autograder.sandbox.child`: the process of one graded function (cells, then its cases);
-- :mod:`~autograder.sandbox.tracer`: the profiler hook (the from-scratch rule's second line).
+- :mod:`~autograder.sandbox.removal`: what the processes lose before student code runs (NumPy's
+  compiled convolutions, loading compiled code, other processes and threads, heap walks...);
+- :mod:`~autograder.sandbox.standins`: SciPy, torch, TensorFlow... that import and refuse to work;
+- :mod:`~autograder.sandbox.ready_made`: the one definition of a ready-made convolution;
+- :mod:`~autograder.sandbox.tracer`: names the ready-made routine a call reached (the explanation).
 
 Outside (never visible in the sandbox):
 
+- :mod:`~autograder.sandbox.environment`: the file system the sandbox sees (stdlib and NumPy only);
 - :mod:`~autograder.sandbox.launch`: the bubblewrap or rlimits command that starts a server;
 - :mod:`~autograder.sandbox.policy`: the static policy, applied to the code before anything runs.
 
@@ -19,7 +24,8 @@ import importlib
 
 __all__ = ["Foreign", "call_traced", "decode", "digest", "encode"]
 
-_SUBMODULES = frozenset({"wire", "tracer", "child", "server", "launch", "policy"})
+_SUBMODULES = frozenset({"wire", "tracer", "child", "server", "launch", "policy", "removal", "standins",
+                         "ready_made", "environment"})
 #: Names this package lends from its modules, loaded on first use: importing the package costs
 #: nothing, so a grading run can start its sandbox before it imports NumPy itself.
 _LENT = {"call_traced": "tracer", "Foreign": "wire", "decode": "wire", "digest": "wire", "encode": "wire"}

@@ -10,7 +10,7 @@ Two levels:
     ``/tmp``, a clean environment, and death with the grader. As root, bwrap keeps only
     CAP_SETUID/SETGID/KILL and every submission drops to an unprivileged uid before running, so
     rlimits on processes apply and student code holds no privilege.
-    (Each worker server gets its own unused uid from PRIVATE_UIDS, so a fork bomb in one
+    (Each graded function's process gets a uid of its own, so a fork bomb in one
     submission cannot exhaust the process limit of the others.)
 ``rlimits``
     Without bubblewrap: a separate process with rlimits, a scrubbed environment and a temporary
@@ -35,19 +35,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import CourseError
+from autograder.sandbox import environment
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding autograder/
 #: The only grader modules the sandbox sees (standard library and NumPy only).
 INSIDE = ("autograder/__init__.py", "autograder/sandbox/__init__.py", "autograder/sandbox/wire.py",
-          "autograder/sandbox/tracer.py", "autograder/sandbox/child.py", "autograder/sandbox/server.py")
-SANDBOX_ROOT = "/grader"
-#: Grading as root, each worker server runs its submissions as its own unused uid from this range,
-#: so the process limit (RLIMIT_NPROC counts per uid) of one submission cannot starve another.
-PRIVATE_UIDS = range(1_500_000_000, 2_000_000_000)
+          "autograder/sandbox/tracer.py", "autograder/sandbox/child.py", "autograder/sandbox/server.py",
+          "autograder/sandbox/removal.py", "autograder/sandbox/standins.py", "autograder/sandbox/ready_made.py")
+SANDBOX_ROOT = environment.SANDBOX_ROOT
+#: Bytes the sandbox's /tmp may hold (the private folders of the graded functions' processes).
+SCRATCH_BYTES = 256 * 1024 * 1024
 
 
-def _bootstrap(path: str) -> str:
-    return (f"import sys; sys.path.insert(0, {path!r}); "
+def _bootstrap(path: list[str]) -> str:
+    """The server's first line: its ``sys.path`` is the standard library, NumPy and the in-sandbox
+    modules only (the interpreter starts with ``-I -S``: no site-packages)."""
+    return (f"import sys; sys.path[:] = {path!r}; "
+            "from autograder.sandbox import removal; removal.refuse_foreign_imports(); "
             "from autograder.sandbox.server import main; sys.exit(main(sys.argv[1:]))")
 
 NOT_CONTAINED = (
@@ -73,8 +77,6 @@ def _environment(home: str) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "HOME": home,
         "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": home,
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -123,25 +125,6 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    return args
-
-
-def _python_binds() -> list[str]:
-    """Read-only binds for the interpreter and its packages, with traversable parent folders."""
-    roots = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)} |
-                   {os.path.abspath(p) for p in (sys.base_prefix, sys.prefix)})
-    args: list[str] = []
-    made = set()
-    for root in roots:
-        if root.startswith("/usr/") or not os.path.isdir(root):
-            continue
-        parts = Path(root).parts
-        for depth in range(2, len(parts)):
-            parent = str(Path(*parts[:depth]))
-            if parent not in made:
-                made.add(parent)
-                args += ["--perms", "0755", "--dir", parent]
-        args += ["--ro-bind", root, root]
     return args
 
 
@@ -218,21 +201,15 @@ def warm_up(requested: str) -> Warm:
     return Warm(spawn_server(requested))
 
 
-def private_uid() -> int:
-    return PRIVATE_UIDS.start + secrets.randbelow(len(PRIVATE_UIDS))
-
-
 def server_launch(requested: str = "auto") -> Launch:
     """How to start one worker server at the requested level."""
     chosen = level(requested)
-    uid = private_uid()
-    python = os.path.abspath(sys.executable)  # `../.venv/bin/python -m autograder` works too
+    python = environment.interpreter().executable  # the real binary, not a virtual environment's link
     root = os.geteuid() == 0
     if chosen == "bubblewrap":
-        argv = ["bwrap", *(_system_binds()), "--proc", "/proc", "--dev", "/dev",
-                "--tmpfs", "/tmp", *(_python_binds()),
-                *[arg for name in INSIDE for arg in ("--ro-bind", str(PACKAGE_ROOT / name),
-                                                     f"{SANDBOX_ROOT}/{name}")],
+        inside = [(str(PACKAGE_ROOT / name), f"{SANDBOX_ROOT}/{name}") for name in INSIDE]
+        argv = ["bwrap", *environment.bwrap_mounts(inside), "--proc", "/proc", "--dev", "/dev",
+                "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/",
                 "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent",
                 "--new-session", "--clearenv", "--chdir", "/tmp"]
@@ -240,17 +217,21 @@ def server_launch(requested: str = "auto") -> Launch:
         for key, value in env.items():
             argv += ["--setenv", key, value]
         if root:
-            argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                     "--cap-add", "CAP_KILL"]
-        argv += [python, "-I", "-B", "-c", _bootstrap(SANDBOX_ROOT), "serve", "--pid-namespace"]
+            # to hand each function's process its own uid and folder, and to remove what it left
+            argv += ["--cap-drop", "ALL", *(arg for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN",
+                                                             "CAP_DAC_OVERRIDE") for arg in ("--cap-add", cap))]
+        argv += [python, "-I", "-S", "-B", "-c",
+                 _bootstrap(environment.sandbox_path("bubblewrap", SANDBOX_ROOT)), "serve", "--pid-namespace"]
         if root:
-            argv += ["--drop-to", str(uid)]
+            argv += ["--drop-privileges"]
         return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen)
     home = tempfile.mkdtemp(prefix="autograder-worker-")
-    os.chmod(home, 0o777)
-    argv = [python, "-I", "-B", "-c", _bootstrap(str(PACKAGE_ROOT)), "serve"]
+    os.chmod(home, 0o711)
+    site = environment.numpy_only_site(home)
+    argv = [python, "-I", "-S", "-B", "-c",
+            _bootstrap(environment.sandbox_path("rlimits", str(PACKAGE_ROOT), site)), "serve"]
     if root and others_can_run_python():
-        argv += ["--drop-to", str(uid)]
+        argv += ["--drop-privileges"]
     return Launch(argv, _environment(home), home, chosen, cleanup=home)
 
 

@@ -21,6 +21,8 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autograder.sandbox.ready_made import CONVOLUTION_PACKAGES, is_convolution
+
 TOP = "<top-level>"
 
 ESCAPE_MODULES = frozenset({
@@ -50,17 +52,6 @@ FRAME_ATTRIBUTES = frozenset({
 ALLOWED_DUNDERS = frozenset({"__name__", "__doc__", "__init__", "__class__", "__len__", "__version__",
                              "__qualname__"})
 NAME_ARGUMENT = {"getattr": 1, "setattr": 1, "delattr": 1, "hasattr": 1}
-
-CONVOLUTION_PACKAGES = ("scipy.signal", "scipy.ndimage", "torch", "tensorflow", "keras", "jax", "cupy")
-CONVOLUTION_NUMPY = frozenset({"convolve", "correlate", "correlate2"})
-
-
-def is_convolution(path: str) -> bool:
-    if any(path == p or path.startswith(p + ".") for p in CONVOLUTION_PACKAGES):
-        return True
-    parts = path.split(".")
-    return parts[0] == "numpy" and parts[-1] in CONVOLUTION_NUMPY
-
 
 @dataclass
 class Unit:

@@ -19,31 +19,26 @@ its exit status and the supervisor's own clock.
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import signal
 import sys
 import time
 
-from autograder.sandbox import child, wire
+from autograder.sandbox import child, removal, wire
 
 MAX_FRAMES = 20_000  # frames one function's process may write
 MAX_BYTES = 64 * 1024 * 1024  # bytes one function's process may write
 MAX_CALLS = 5_000  # sibling calls one function may make
 MAX_SKIPPED_CELLS = 3
 GRADER_PATIENCE = 120  # seconds to wait for the grader's cases
+#: Grading as root, each graded function's process runs as a uid of its own from this range (chosen
+#: at random, so that no two processes of any submission share one).
+PRIVATE_UIDS = range(1_500_000_000, 2_000_000_000)
 
 
 class GraderGone(Exception):
     """The grader closed its end: nothing left to do."""
-
-
-def _prctl(option, value):
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _children_of(parents: set[int]) -> list[int]:
@@ -135,6 +130,12 @@ class Function:
     def __init__(self, supervisor, spec):
         self.spec = spec
         self.name = spec["name"]
+        token = secrets.token_hex(16)
+        # An empty folder of its own, which no other process of any submission can see, and (as
+        # root) a uid that nothing else uses: what it leaves is removed when it ends.
+        self.uid = None if supervisor.drop_to is None else PRIVATE_UIDS.start + secrets.randbelow(len(PRIVATE_UIDS))
+        self.scratch = os.path.join(supervisor.scratch_root, token)  # made when its turn comes
+        self.output = os.path.join(supervisor.job_dir, f"output-{token}.txt")
         down_r, self.down = os.pipe()
         self.up, up_w = os.pipe()
         pid = os.fork()
@@ -142,17 +143,24 @@ class Function:
             try:
                 os.close(self.down)
                 os.close(self.up)
-                os.chdir(supervisor.job_dir)
-                child.detach(supervisor.output, supervisor.drop_to, keep={down_r, up_w})
-                child.run(supervisor.job, spec, down_r, up_w)
+                child.detach(self.output, self.uid, keep={down_r, up_w})
+                child.run(supervisor.job, spec, supervisor.holders, self.scratch, down_r, up_w)
             finally:
                 os._exit(70)
         self.pid = pid
+        supervisor.report_pid(pid)
         os.close(down_r)
         os.close(up_w)
         os.set_blocking(self.up, False)
         os.set_blocking(self.down, False)
         self.exit = None
+
+    def make_scratch(self):
+        """The process's private folder, made only when its turn comes (after the previous
+        function's process and everything it left are gone)."""
+        os.mkdir(self.scratch, 0o700)
+        if self.uid is not None:
+            os.chown(self.scratch, self.uid, self.uid)
 
     def send(self, message, deadline) -> bool:
         view = memoryview(wire.frame(message))
@@ -206,24 +214,39 @@ class Function:
                 os.close(watch)
 
     def close(self):
+        """After the process ended: our pipe ends closed, its output file and its folder gone."""
         for fd in (self.up, self.down):
             try:
                 os.close(fd)
             except OSError:
                 pass
+        try:
+            os.unlink(self.output)
+        except OSError:
+            pass
+        remove_tree(self.scratch)
 
 
 class Supervisor:
     """Runs one job: the functions in order, each in its own process; relays and decides."""
 
-    def __init__(self, job, in_fd, out, job_dir, drop_to):
+    def __init__(self, job, in_fd, out, job_dir, drop_to, holders, note=None):
         self.job, self.in_fd, self.out = job, in_fd, out
         self.id = job["job"]
-        self.job_dir, self.drop_to = job_dir, drop_to
-        self.output = os.path.join(job_dir, "output.txt")
+        self.job_dir, self.drop_to, self.holders, self.note = job_dir, drop_to, holders, note
+        self.scratch_root = os.path.join(job_dir, "scratch")
+        os.makedirs(self.scratch_root, 0o711, exist_ok=True)
         self.skipped = [i for i in job.get("skip", []) if isinstance(i, int)]
         self.cells_reported = False
         self.calls = 0
+
+    def report_pid(self, pid):
+        """Tell the server a function's process exists, so it is killed whatever happens to us."""
+        if self.note is not None:
+            try:
+                os.write(self.note, f"{pid}\n".encode())
+            except OSError:
+                pass
 
     def emit(self, message):
         wire.write_frame(self.out, {**message, "job": self.id})
@@ -267,11 +290,13 @@ class Supervisor:
         """Drive one process to its end; the status is decided here, never reported by it."""
         job, spec = self.job, process.spec
         cell_seconds = float(job.get("cell_seconds", 10))
-        deadline = time.monotonic() + cell_seconds * (len(job["cells"]) + 1) + 5
+        # all the cells together have one budget, however many there are
+        deadline = time.monotonic() + float(job.get("cells_budget", 3 * cell_seconds)) + 5
         phase, current_cell, missing, answered, expected = "cells", None, False, 0, 0
         frames, volume, verdict = 0, 0, None
         buffer = wire.FrameBuffer()
         try:
+            process.make_scratch()
             if not process.send({"t": "go", "skip": self.skipped}, deadline):
                 verdict = ("crashed", "the process did not start")
             while verdict is None:
@@ -393,33 +418,46 @@ class Supervisor:
         return None
 
 
-def supervise(in_fd, out, note, workdir, drop_to) -> int:
+def supervise(in_fd, out, note, workdir, drop_to, holders) -> int:
     """The supervisor process of one job. Exit status 3: the grader closed its end."""
-    _prctl(4, 0)  # PR_SET_DUMPABLE 0: no same-uid process may read our memory or descriptors
-    _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of the functions' processes come back to us
     while True:
         message = wire.read_frame(in_fd)
         if message is None:
             return 3
         if message.get("t") == "job" and isinstance(message.get("job"), str):
             break  # anything else is a leftover of an earlier job: dropped
-    os.write(note, message["job"].encode("ascii", "replace")[:64])
-    os.close(note)
+    os.write(note, message["job"].encode("ascii", "replace")[:64] + b"\n")
     job_dir = os.path.join(workdir, f"job-{os.getpid()}")
     os.makedirs(job_dir, exist_ok=True)
-    os.chmod(job_dir, 0o777)  # private to this sandbox's /tmp, writable after the uid drop
+    os.chmod(job_dir, 0o711)  # traversable after the uid drop, not listable
     try:
-        Supervisor(message, in_fd, out, job_dir, drop_to).run()
+        Supervisor(message, in_fd, out, job_dir, drop_to, holders, note).run()
     except GraderGone:
         return 3
     kill_children()
     return 0
 
 
-def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
+def _kill_groups(pids):
+    """Kill the functions' processes a supervisor reported (each leads a process group)."""
+    for pid in pids:
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _read_all(fd) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None, holders=None):
     """The server loop: one supervisor per job; a `done` frame after each, whatever happened."""
-    _prctl(36, 1)
-    _prctl(4, 0)
+    holders = holders if holders is not None else removal.Holders()
     out = os.dup(out_fd)
     os.dup2(os.open(os.devnull, os.O_WRONLY), out_fd)  # a stray print must not corrupt the stream
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
@@ -433,13 +471,14 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
             code = 70
             try:
                 os.close(note_r)
-                code = supervise(in_fd, out, note_w, workdir, drop_to)
+                code = supervise(in_fd, out, note_w, workdir, drop_to, holders)
             finally:
                 os._exit(code)
         os.close(note_w)
         _, status = os.waitpid(pid, 0)
-        job = os.read(note_r, 64).decode("ascii", "replace") or None
+        lines = _read_all(note_r).decode("ascii", "replace").split("\n")
         os.close(note_r)
+        job = lines[0] or None
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3:
             return
         if own_pid_namespace:
@@ -447,46 +486,62 @@ def serve(in_fd=0, out_fd=1, own_pid_namespace=False, drop_to=None):
                 os.kill(-1, signal.SIGKILL)  # in our own pid namespace, everything else is the job's
             except ProcessLookupError:
                 pass
+        _kill_groups([int(line) for line in lines[1:] if line.isdigit()])
         kill_children()
-        job_dir = os.path.join(workdir, f"job-{pid}")
-        output = ""
+        remove_tree(os.path.join(workdir, f"job-{pid}"))
+        how = "ok" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "lost"
+        wire.write_frame(out, {"t": "done", "job": job, "status": how})
+
+
+def remove_tree(top):
+    """Remove a folder whatever a student's process left in it (folders without permissions, deep
+    nesting, many entries): every sub-folder is first moved up beside `top`, so no path grows and
+    nothing is walked recursively. As root the sandbox may remove anything (CAP_DAC_OVERRIDE); as
+    the files' owner, it gives itself the permissions back first."""
+    parent = os.path.dirname(top)
+    pending = [top]
+    while pending:
+        folder = pending.pop()
         try:
-            with open(os.path.join(job_dir, "output.txt"), "rb") as handle:
-                output = handle.read(4000).decode("utf-8", "replace")
+            os.chmod(folder, 0o700)
         except OSError:
             pass
-        _clear(job_dir)
-        how = "ok" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "lost"
-        wire.write_frame(out, {"t": "done", "job": job, "status": how, "output": output})
-
-
-def _clear(folder):
-    for root, dirs, files in os.walk(folder, topdown=False):
-        for name in files:
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            moved = os.path.join(parent, f".remove-{secrets.token_hex(8)}")
+                            os.rename(entry.path, moved)
+                            pending.append(moved)
+                        else:
+                            os.unlink(entry.path)
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+        try:
+            os.rmdir(folder)
+        except FileNotFoundError:
+            pass
+        except OSError:
             try:
-                os.unlink(os.path.join(root, name))
+                os.unlink(folder)  # not a folder after all
             except OSError:
                 pass
-        for name in dirs:
-            try:
-                os.rmdir(os.path.join(root, name))
-            except OSError:
-                pass
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] != ["serve"]:
-        print("usage: server serve [--pid-namespace] [--drop-to UID]", file=sys.stderr)
+        print("usage: server serve [--pid-namespace] [--drop-privileges]", file=sys.stderr)
         return 2
-    drop_to = int(argv[argv.index("--drop-to") + 1]) if "--drop-to" in argv else None
-    # Warm the interpreter once: forked processes inherit it.
-    import numpy.fft  # noqa: F401
-    import numpy.lib.stride_tricks  # noqa: F401
-
-    serve(own_pid_namespace="--pid-namespace" in argv, drop_to=drop_to)
+    drop_to = "--drop-privileges" in argv or None
+    # Paid once, inherited by every forked process: NumPy and the compiled standard library are
+    # loaded, NumPy's compiled convolutions removed, and nothing compiled can be loaded after that.
+    dynload = next((folder for folder in sys.path if folder.endswith("lib-dynload")), "")
+    removal.preload(sorted(os.path.join(dynload, name) for name in (os.listdir(dynload) if dynload else ())))
+    removal.remove_ready_made()
+    removal.close_loaders()
+    serve(own_pid_namespace="--pid-namespace" in argv, drop_to=drop_to, holders=removal.Holders())
     return 0

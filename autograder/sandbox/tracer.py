@@ -1,128 +1,93 @@
-"""The from-scratch rule's second line: a profiler hook that sees every Python and C function a
-graded call reaches, however the routine was imported, aliased or wrapped before the call.
+"""The explanation of the from-scratch rule: which ready-made convolution a graded call used, named
+as the student called it (``numpy.convolve``, ``scipy.signal.correlate2d``, ``torch.conv2d``).
 
-It runs in the process of the function being graded, so what it reports is a claim of a process
-that ran student code; the first line is :mod:`autograder.sandbox.policy`, which reads the code
-before anything runs. Also used by the grader to run the reference (``trace=False``).
-Standard library and NumPy only.
+The wall is elsewhere: inside the sandbox those routines do not exist (:mod:`.removal`,
+:mod:`.environment`). This only names what was reached, so that the feedback can say why. It is the
+interpreter's own C profiler (``_lsprof``, what :mod:`cProfile` uses): it sees every Python and
+compiled function a call reaches, and it runs no Python code of ours while the student's code runs,
+so there is no hook for that code to rewrite. What it reports inside the sandbox is a claim of a
+process that ran student code (values are judged against the reference; this only explains).
+Also used by the grader to run the reference (``trace=False``). Standard library and NumPy only.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import threading
+import re
 import time
 
+import _lsprof
+
+from autograder.sandbox import ready_made, removal
 from autograder.sandbox.wire import digest, encode
 
-#: Source folders whose code may not run inside a from-scratch function.
-FORBIDDEN_PACKAGES = ("scipy.signal", "scipy.ndimage", "torch", "tensorflow", "jax", "cupy")
-#: Python-level NumPy routines that already are a convolution.
-FORBIDDEN_NUMPY = ("convolve", "correlate")
-
-_PATH_MARKERS = tuple(
-    os.sep + package.replace(".", os.sep) + os.sep for package in FORBIDDEN_PACKAGES
-)
 _NUMPY_SOURCE = os.sep + os.path.join("numpy", "_core", "numeric.py")
-#: Foreign-function interfaces: code reached through them cannot be checked.
-_FFI_MARKERS = (os.sep + "ctypes" + os.sep, os.sep + "cffi" + os.sep)
-_setprofile = sys.setprofile
-_getprofile = sys.getprofile
+_COMPILED = re.compile(r"<built-in method ([A-Za-z_][\w.]*)>")
+#: Work the grader cannot follow (outside the sandbox, where these still exist): named only when
+#: no ready-made routine is.
+_UNCHECKED = {"sys.setprofile": "sys.setprofile", "sys.settrace": "sys.settrace",
+              "_thread.start_new_thread": "a new thread", "_thread.start_joinable_thread": "a new thread",
+              "posix.fork": "os.fork (another process)", "posix.posix_spawn": "another process",
+              "posix.system": "os.system (another process)", "_posixsubprocess.fork_exec": "a subprocess"}
 _real_time = time.perf_counter
+_Profiler = _lsprof.Profiler
 
 
-def _c_forbidden():
-    """C functions that are convolutions, keyed by id."""
-    table = {}
-    multiarray = sys.modules.get("numpy._core.multiarray")
-    for name in ("correlate", "correlate2"):
-        routine = getattr(multiarray, name, None)
-        if routine is not None:
-            table[id(routine)] = f"numpy.{name} (numpy._core.multiarray.{name})"
-    return table
+def _module_of(filename: str) -> str | None:
+    """'.../site-packages/scipy/signal/_signaltools.py' -> 'scipy.signal._signaltools' (for the
+    packages that hold ready-made convolutions, and ctypes/cffi), else None."""
+    parts = filename.replace(os.sep, "/").split("/")
+    for index, part in enumerate(parts):
+        if part in ("scipy", "torch", "tensorflow", "keras", "jax", "cupy", "ctypes", "cffi"):
+            dotted = ".".join([*parts[index:-1], parts[-1].removesuffix(".py")]).removesuffix(".__init__")
+            return dotted
+    return None
 
 
-_C_FORBIDDEN = _c_forbidden()
-_C_TAMPER = {
-    id(sys.setprofile): "sys.setprofile",
-    id(sys.settrace): "sys.settrace",
-    id(threading.setprofile): "threading.setprofile",
-    id(threading.settrace): "threading.settrace",
-}
-for _name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "execv", "execve", "system"):
-    if hasattr(os, _name):
-        _C_TAMPER[id(getattr(os, _name))] = f"os.{_name} (another process)"
-try:
-    import _posixsubprocess
-
-    _C_TAMPER[id(_posixsubprocess.fork_exec)] = "a subprocess"
-except ImportError:  # pragma: no cover - not on POSIX
-    pass
-try:
-    import _thread
-
-    _C_TAMPER[id(_thread.start_new_thread)] = "a new thread"
-    if hasattr(_thread, "start_joinable_thread"):
-        _C_TAMPER[id(_thread.start_joinable_thread)] = "a new thread"
-except ImportError:  # pragma: no cover
-    pass
-
-
-def _forbidden_module(module):
-    return bool(module) and any(
-        module == package or module.startswith(package + ".") for package in FORBIDDEN_PACKAGES
-    )
+def _label(code) -> str | None:
+    """The ready-made routine (or unchecked work) a profiler entry stands for, else None."""
+    if isinstance(code, str):  # a compiled function: "<built-in method torch.conv2d>"
+        match = _COMPILED.fullmatch(code)
+        if not match:
+            return None
+        dotted = match.group(1)
+        if dotted in _UNCHECKED:
+            return f"{_UNCHECKED[dotted]} (the grader cannot check work done there)"
+        module, _, name = dotted.rpartition(".")
+        if module == ready_made.NUMPY_COMPILED_MODULE and name in ready_made.NUMPY_COMPILED:
+            return f"numpy.{name} ({dotted})"
+        return dotted if ready_made.is_convolution(dotted) and not module.startswith("numpy") else None
+    if code is removal.STUB_CODE:
+        return "numpy.correlate (removed from the sandbox)"
+    if code.co_name == "<module>":
+        return None  # importing is not using
+    filename = code.co_filename
+    if filename.endswith(_NUMPY_SOURCE) and code.co_name in ready_made.NUMPY_ROUTINES:
+        return f"numpy.{code.co_name}"
+    module = _module_of(filename)
+    if module is None:
+        return None
+    if module.split(".")[0] in ("ctypes", "cffi"):
+        return "ctypes/cffi (the grader cannot check foreign code)"
+    return f"{module}.{code.co_name}" if ready_made.is_convolution(module) else None
 
 
-class Tracer:
-    """Profiler hook recording ready-made convolutions and attempts to escape the hook."""
-
-    def __init__(self):
-        self.hits = []
-        self._files = {}
-
-    def _note(self, what):
-        if what not in self.hits and len(self.hits) < 20:
-            self.hits.append(what)
-
-    def _forbidden_file(self, filename):
-        verdict = self._files.get(filename)
-        if verdict is None:
-            verdict = any(marker in filename for marker in _PATH_MARKERS)
-            self._files[filename] = verdict
-        return verdict
-
-    def _entered_from_outside(self, frame):
-        """A call into a forbidden package made by other code (not its own import machinery)."""
-        if frame.f_code.co_name == "<module>":
-            return False  # importing is not using
-        caller = frame.f_back
-        if caller is None:
-            return True
-        name = caller.f_code.co_filename
-        return not (self._forbidden_file(name) or name.startswith("<frozen importlib"))
-
-    def __call__(self, frame, event, arg):
-        if event == "call":
-            code = frame.f_code
-            filename = code.co_filename
-            verdict = self._forbidden_file(filename)
-            if verdict and self._entered_from_outside(frame):
-                module = frame.f_globals.get("__name__", filename)
-                self._note(f"{module}.{code.co_name}")
-            elif filename.endswith(_NUMPY_SOURCE) and code.co_name in FORBIDDEN_NUMPY:
-                self._note(f"numpy.{code.co_name}")
-            elif any(marker in filename for marker in _FFI_MARKERS):
-                self._note("ctypes/cffi (the grader cannot check foreign code)")
-        elif event == "c_call":
-            key = id(arg)
-            if key in _C_FORBIDDEN:
-                self._note(_C_FORBIDDEN[key])
-            elif key in _C_TAMPER and frame.f_code is not _OWN_CODE:
-                self._note(f"{_C_TAMPER[key]} (the grader cannot check work done there)")
-            elif _forbidden_module(getattr(arg, "__module__", None)):
-                self._note(f"{arg.__module__}.{getattr(arg, '__name__', '?')}")
+def ready_made_calls(stats) -> list[str]:
+    """The routines a profiled call reached directly (from code that is not itself a ready-made
+    routine: np.convolve, not the correlate it runs), in a stable order, then unchecked work."""
+    labels = {id(entry.code): _label(entry.code) for entry in stats}
+    callers: dict[int, set] = {}
+    for entry in stats:
+        for sub in entry.calls or ():
+            callers.setdefault(id(sub.code), set()).add(labels.get(id(entry.code)))
+    direct = []
+    for entry in stats:
+        label = labels[id(entry.code)]
+        if label and (id(entry.code) not in callers or None in callers[id(entry.code)]) and label not in direct:
+            direct.append(label)
+    routines = sorted(label for label in direct if "(the grader cannot" not in label)
+    notes = sorted(label for label in direct if "(the grader cannot" in label)
+    return (routines + notes)[:20]
 
 
 def call_traced(function, args, kwargs, trace=True):
@@ -130,21 +95,19 @@ def call_traced(function, args, kwargs, trace=True):
 
     Returns a dict with ``kind`` ("returned" or "raised"), the encoded ``value`` or the exception's
     class names (``exc_types``, most specific first) and ``message``, the ``digests`` of the
-    array arguments after the call (to detect in-place modification), the ready-made routines and
-    hook escapes seen during the call (``forbidden``) and the wall ``seconds``.
+    array arguments after the call (to detect in-place modification), the ready-made routines seen
+    during the call (``forbidden``) and the wall ``seconds``.
     """
-    tracer = Tracer() if trace else None
+    profiler = _Profiler() if trace else None
     start = _real_time()
     try:
-        if tracer is not None:
-            _setprofile(tracer)
+        if profiler is not None:
+            profiler.enable(True, True)
         try:
             value = function(*args, **kwargs)
         finally:
-            if tracer is not None:
-                if _getprofile() is not tracer:
-                    tracer._note("the profiler hook was replaced during the call")
-                _setprofile(None)
+            if profiler is not None:
+                profiler.disable()
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are answers too
         outcome = {
             "kind": "raised",
@@ -155,11 +118,8 @@ def call_traced(function, args, kwargs, trace=True):
         outcome = {"kind": "returned", "value": encode(value)}
     outcome["seconds"] = _real_time() - start
     outcome["digests"] = [digest(a) for a in args] + [digest(kwargs[k]) for k in sorted(kwargs)]
-    outcome["forbidden"] = tracer.hits if tracer is not None else []
+    outcome["forbidden"] = ready_made_calls(profiler.getstats()) if profiler is not None else []
     return outcome
-
-
-_OWN_CODE = call_traced.__code__
 
 
 def safe_str(exc):

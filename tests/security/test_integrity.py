@@ -180,12 +180,17 @@ sys.modules['__main__'].call_traced = lambda f, args, kwargs, trace=True: _real(
 
 
 def test_4_a_helper_process_started_by_a_cell_is_refused(tmp_path, root, server):
-    """A cell forks a process that computes correlations with numpy.correlate and serves them
-    over a pipe; conv2d only writes and reads bytes, so the profiler in its process sees nothing."""
+    """A cell forks a process that would compute correlations with numpy.correlate and serve them
+    over a pipe; conv2d only writes and reads bytes. The function's process has no fork."""
     cell = """
 import os, numpy as np
 requests, answers = os.pipe(), os.pipe()
-if os.fork() == 0:
+try:
+    helper = os.fork()
+except BaseException as exc:
+    NO_HELPER = f'{type(exc).__name__}: {exc}'
+    helper = 1
+if helper == 0:
     while True:
         header = os.read(requests[0], 32).decode().split()
         h, w, kh, kw = map(int, header)
@@ -200,6 +205,8 @@ if os.fork() == 0:
 """
     conv2d = """
 def conv2d(image, kernel):
+    if 'NO_HELPER' in globals():
+        raise RuntimeError(NO_HELPER)
     image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
     if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
         raise ValueError('bad input')
@@ -213,7 +220,7 @@ def conv2d(image, kernel):
 """
     result = grade(tmp_path, context(root, policy=False), server, {"before": cell, "conv2d": conv2d})
     assert scores(result)["conv2d"] == 0
-    assert "left another process or thread running" in feedback(result, "conv2d")
+    assert "SandboxRefusal: os.fork is not available inside the grader's sandbox" in feedback(result, "conv2d")
     with_policy = grade(tmp_path, context(root), server, {"before": cell, "conv2d": conv2d})
     assert at(cell, "requests, answers = os.pipe(), os.pipe()") in feedback(with_policy, "conv2d")
     assert scores(with_policy)["conv1d"] == 0
@@ -269,26 +276,35 @@ def test_6_c_routines_reached_without_a_python_call_are_refused(tmp_path, root, 
     assert "`numpy._core.multiarray.correlate`" in feedback(result, "conv1d")
 
 
-def test_7_forging_the_remaining_cases_then_exiting_is_refused(tmp_path, root, server):
-    """conv2d finds the cases and the pipe in its callers' frames, writes clean outcomes for every
-    case and leaves with os._exit(0) before the tracer can report. The policy refuses the reflection
-    (naming the line); the supervisor, not the process, decides how it ended."""
-    conv2d = SOLVE + """
+def test_7_forging_the_remaining_cases_then_exiting_earns_nothing(tmp_path, root, server):
+    """conv2d finds the cases and the pipe in its callers' frames (a traceback hands them out),
+    computes every case with NumPy's correlate (named by a string), writes the outcomes with an
+    empty list of ready-made calls and leaves with os._exit(0). The policy refuses the reflection,
+    naming the line; without it, the routine is not in the process, so nothing can be forged with it."""
+    conv2d = """
 import sys, os, json, struct
+def _correlated(image, kernel):
+    routine = getattr(np, 'correl' + 'ate')
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    return np.array([sum(routine(image[i + a], kernel[a], 'valid') for a in range(kernel.shape[0]))
+                     for i in range(image.shape[0] - kernel.shape[0] + 1)])
 def conv2d(image, kernel):
-    frame = sys._getframe()
+    try:
+        raise LookupError
+    except LookupError as exc:
+        frame = exc.__traceback__.tb_frame
     while frame is not None:
         names = frame.f_locals
         given = names.get('given') if isinstance(names.get('given'), dict) else {}
-        spec = names.get('spec') if isinstance(names.get('spec'), dict) else {}
-        cases = given.get('cases') or spec.get('cases')
-        fd = names.get('up', names.get('out_fd'))
+        cases, fd = given.get('cases'), names.get('up')
         if cases and isinstance(fd, int):
-            grader = sys.modules.get('autograder.sandbox') or sys.modules['__main__']
+            wire = sys.modules['autograder.sandbox.wire']
             for i, case in enumerate(cases):
-                args = [grader.decode(a) for a in case['args']]
-                message = {'t': 'case', 'i': i, 'fn': 'conv2d', 'outcome': grader.call_traced(_solve, args, {})}
-                data = json.dumps(message).encode()
+                args = [wire.decode(a) for a in case['args']]
+                value = _correlated(*args)
+                outcome = {'kind': 'returned', 'value': wire.encode(value), 'forbidden': [], 'seconds': 0.0,
+                           'digests': [wire.digest(a) for a in args]}
+                data = json.dumps({'t': 'case', 'i': i, 'fn': 'conv2d', 'outcome': outcome}).encode()
                 os.write(fd, struct.pack('>Q', len(data)) + data)
             os._exit(0)
         frame = frame.f_back
@@ -296,11 +312,11 @@ def conv2d(image, kernel):
 """
     result = grade(tmp_path, context(root), server, {"conv2d": conv2d})
     assert scores(result) == {"conv2d": 0, "convolve2d": 4, "conv1d": 5}
-    assert at(conv2d, "frame = sys._getframe()") in feedback(result, "conv2d")
-    # the runtime second line: the function's process refuses to hand out frames
+    assert at(conv2d, "frame = exc.__traceback__.tb_frame") in feedback(result, "conv2d")
     unchecked = grade(tmp_path, context(root, policy=False), server, {"conv2d": conv2d})
     assert scores(unchecked) == {"conv2d": 0, "convolve2d": 4, "conv1d": 5}
-    assert "sys._getframe is not allowed in the grader's sandbox" in feedback(unchecked, "conv2d")
+    assert ("raised ReadyMadeError: numpy.correlate does no work inside the grader's sandbox"
+            in feedback(unchecked, "conv2d")), feedback(unchecked, "conv2d")
 
 
 def test_8_a_huge_sibling_call_cannot_stall_the_grader(tmp_path, root, server):
