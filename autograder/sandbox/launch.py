@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import shutil
 import signal
 import subprocess

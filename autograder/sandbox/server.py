@@ -441,9 +441,9 @@ def supervise(in_fd, out, note, workdir, drop_to, holders) -> int:
 def _kill_groups(pids):
     """Kill the functions' processes a supervisor reported (each leads a process group)."""
     for pid in pids:
-        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        for kill in (os.killpg, os.kill):
             try:
-                target()
+                kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
 

@@ -12,11 +12,10 @@ Also used by the grader to run the reference (``trace=False``). Standard library
 
 from __future__ import annotations
 
+import _lsprof
 import os
 import re
 import time
-
-import _lsprof
 
 from autograder.sandbox import ready_made, removal
 from autograder.sandbox.wire import digest, encode

@@ -1,7 +1,6 @@
 """Attacks on the grader itself. Each one targets conv2d; each test asserts the attack is contained
 and that convolve2d and conv1d (written independently) are still graded right."""
 
-import errno
 import os
 import re
 import secrets
