@@ -93,39 +93,62 @@ def _parents(path: str, made: set[str]) -> list[str]:
     parts = Path(path).parts
     for depth in range(2, len(parts)):
         parent = str(Path(*parts[:depth]))
-        if parent not in made and not parent.startswith("/usr"):
+        if parent not in made:
             made.add(parent)
             args += ["--perms", "0755", "--dir", parent]
     return args
 
 
-def bwrap_mounts(inside_modules: list[tuple[str, str]]) -> list[str]:
-    """The bubblewrap arguments that make the sandbox's file system (read-only).
-    `inside_modules`: (host path, sandbox path) of the grader's in-sandbox modules."""
+def library_dirs() -> list[str]:
+    """The folders of the shared libraries the interpreter, its compiled modules and NumPy load: the
+    system's multiarch library folder(s) and whatever this process has mapped (no /usr/bin, no
+    /usr/share, no other software's bundled files)."""
+    found: set[str] = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rsplit(None, 1)[-1]
+                if path.startswith("/") and ".so" in os.path.basename(path):
+                    found.add(os.path.dirname(os.path.realpath(path)))
+    except OSError:
+        pass
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    candidates = [f"{base}/{multiarch}" for base in ("/lib", "/usr/lib") if multiarch] + ["/lib64", "/usr/lib64"]
+    found |= {os.path.realpath(path) for path in candidates if os.path.isdir(path)}
     python = interpreter()
-    args = ["--ro-bind", "/usr", "/usr"]
+    own = (python.stdlib, python.site, os.path.dirname(python.executable), *map(os.path.dirname, python.libraries))
+    return sorted(path for path in found
+                  if not any(path == top or path.startswith(top + os.sep) for top in own))
+
+
+def bwrap_mounts(inside_modules: list[tuple[str, str]]) -> list[str]:
+    """The bubblewrap arguments that make the sandbox's file system (read-only): the shared
+    libraries, the interpreter, the kept standard library, NumPy and `inside_modules` ((host path,
+    sandbox path) of the grader's in-sandbox modules), nothing else."""
+    python = interpreter()
+    args: list[str] = []
     for name in ("bin", "sbin", "lib", "lib64", "lib32"):
         path = Path("/") / name
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    stdlib_under_usr = python.stdlib.startswith("/usr/")
-    for folder in hidden_pythons():
-        args += ["--tmpfs", folder]
+    libraries = library_dirs()
     made: set[str] = set()
-    files = [python.executable, *python.libraries]
-    if not stdlib_under_usr:
-        args += _parents(python.stdlib + "/x", made)
-    for path in files:
-        if not path.startswith("/usr/"):
-            args += _parents(path, made)
+    for folder in libraries:
+        args += [*_parents(folder, made), "--ro-bind", folder, folder]
+    for folder in hidden_pythons():
+        if any(folder.startswith(top + os.sep) for top in libraries):
+            args += ["--tmpfs", folder]
+    for extra in ("/etc/ld.so.cache", "/usr/share/zoneinfo"):
+        if os.path.exists(extra):
+            args += [*_parents(extra, made), "--ro-bind", extra, extra]
+    for path in (python.executable, *python.libraries):
+        args += _parents(path, made)
         args += ["--ro-bind", path, path]
-    if stdlib_under_usr:  # hidden above with the other Pythons: bring back what we keep
-        args += ["--tmpfs", python.stdlib]
+    args += _parents(python.stdlib + "/x", made)
+    args += ["--perms", "0755", "--dir", python.stdlib]
     for path in python.stdlib_entries():
         args += ["--ro-bind", path, path]
-    args += ["--dir", python.dynload]
+    args += ["--perms", "0755", "--dir", python.dynload]
     for path in python.extensions():
         args += ["--ro-bind", path, path]
     args += ["--perms", "0755", "--dir", SANDBOX_ROOT, "--perms", "0755", "--dir", SANDBOX_SITE]
