@@ -69,7 +69,7 @@ HIDDEN_NAMES = {
         _routine = operator.attrgetter('_core._multiarray_' + 'umath.correl' + 'ate2')(np)
         def conv2d(image, kernel):
             image, kernel = np.asarray(image), np.asarray(kernel)
-            if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+            if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
                 raise ValueError('bad input')
             rows = image.shape[0] - kernel.shape[0] + 1
             return np.array([sum(_routine(image[i + a].astype(float), kernel[a].astype(float), 0)
@@ -80,7 +80,7 @@ HIDDEN_NAMES = {
         _routine = fetch(np, 'correl' + 'ate')
         def conv2d(image, kernel):
             image, kernel = np.asarray(image), np.asarray(kernel)
-            if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+            if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
                 raise ValueError('bad input')
             rows = image.shape[0] - kernel.shape[0] + 1
             return np.array([sum(_routine(image[i + a].astype(float), kernel[a].astype(float), 'valid')
@@ -90,7 +90,7 @@ HIDDEN_NAMES = {
         import functools, operator
         def _rows(routine, image, kernel):
             image, kernel = np.asarray(image), np.asarray(kernel)
-            if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+            if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
                 raise ValueError('bad input')
             rows = image.shape[0] - kernel.shape[0] + 1
             return np.array([sum(routine(image[i + a].astype(float), kernel[a].astype(float), 'valid')
@@ -133,7 +133,7 @@ PROFILER_ESCAPES = {
         import operator
         def conv2d(image, kernel):
             image, kernel = np.asarray(image), np.asarray(kernel)
-            if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+            if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
                 raise ValueError('bad input')
             routine = operator.attrgetter('_core._multiarray_' + 'umath.correl' + 'ate2')(np)
             rows = image.shape[0] - kernel.shape[0] + 1
@@ -148,7 +148,7 @@ PROFILER_ESCAPES = {
         import operator, sys
         def conv2d(image, kernel):
             image, kernel = np.asarray(image), np.asarray(kernel)
-            if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
+            if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
                 raise ValueError('bad input')
             get, put = operator.attrgetter('getprofile', 'setprofile')(sys)
             routine = operator.attrgetter('correl' + 'ate')(np)
