@@ -113,9 +113,11 @@ def exec_cells(cells, skip, namespace, cell_seconds, budget, up, down):
         try:
             exec(code, namespace)  # noqa: S102 - this is the point of the sandbox
         except CellTimeout:
-            errors.append({"cell": index, "type": "Timeout",
-                           "message": f"the cell ran longer than {limit:g} s" if limit == cell_seconds else
-                           f"the cell was stopped: the notebook's cells used up their {budget:g} s"})
+            if limit == cell_seconds:
+                errors.append({"cell": index, "type": "Timeout", "message": f"the cell ran longer than {limit:g} s"})
+            else:
+                errors.append({"cell": index, "type": "Stopped",
+                               "message": f"stopped: the notebook's cells used up their {budget:g} s"})
         except BaseException as exc:  # noqa: BLE001 - a cell that fails is reported, not fatal
             errors.append({"cell": index, "type": type(exc).__name__,
                            "message": tracer.safe_str(exc)[:500]})
