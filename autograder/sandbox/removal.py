@@ -136,7 +136,7 @@ def remove_ready_made() -> list[str]:
         return []
     names = [name for name in ready_made.NUMPY_COMPILED if callable(getattr(module, name, None))]
     originals = {id(getattr(module, name)): getattr(module, name) for name in names}
-    public = {"correlate": "numpy.convolve/numpy.correlate", "correlate2": "numpy.correlate"}
+    public = {"correlate": "numpy.convolve", "correlate2": "numpy.correlate"}  # what calls each
     stubs = {key: ready_made_stub(public.get(routine.__name__, f"numpy.{routine.__name__}"))
              for key, routine in originals.items()}
     _replace(originals, stubs)

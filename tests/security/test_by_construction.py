@@ -363,7 +363,7 @@ def test_the_process_holds_no_ready_made_routine_and_no_escape(tmp_path, ctx, se
               "    raise ValueError(f'FOUND {FOUND} NAMES {NAMES} PATHS {PATHS} CONVOLVE {result}'[:400])\n")
     result = grade(tmp_path, ctx, server, {"before": INVENTORY, "conv1d": report})
     text = feedback(result, "conv1d")
-    assert ("FOUND [] NAMES [] PATHS [] CONVOLVE ReadyMadeError: numpy.convolve/numpy.correlate does no work "
+    assert ("FOUND [] NAMES [] PATHS [] CONVOLVE ReadyMadeError: numpy.convolve does no work "
             "inside the grader's sandbox") in text, text
 
 
