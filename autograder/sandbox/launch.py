@@ -54,11 +54,12 @@ def _bootstrap(path: list[str]) -> str:
             "from autograder.sandbox.server import main; sys.exit(main(sys.argv[1:]))")
 
 NOT_CONTAINED = (
-    "bubblewrap (bwrap) is not available: student code runs in a separate process with rlimits "
-    "and a scrubbed environment, but it can READ any file this user can read (including source/ "
-    "and the gradebook), open NETWORK connections and SIGNAL this user's processes (including the "
-    "grader). Install bubblewrap (Debian/Ubuntu: "
-    "'apt-get install bubblewrap'; Fedora: 'dnf install bubblewrap') to contain it."
+    "bubblewrap (bwrap) is not available: student code runs in separate processes that have no "
+    "NumPy convolution, cannot load compiled code (no ctypes) and cannot start processes or threads, "
+    "but it can READ any file this user can read (including source/ and the gradebook), IMPORT pure-Python "
+    "packages installed here, open NETWORK connections, and write files outside its own folder. "
+    "Install bubblewrap (Debian/Ubuntu: 'apt-get install bubblewrap'; Fedora: 'dnf install bubblewrap') to "
+    "contain it."
 )
 
 
@@ -264,28 +265,38 @@ def process_limit() -> int:
     return running + 64
 
 
+def _guarantees(chosen: str, root: bool, own_uid: bool) -> list[tuple[bool, str]]:
+    """What holds at this level, as (holds, what) pairs: the lines of `doctor`."""
+    wrapped = chosen == "bubblewrap"
+    return [
+        (True, "NumPy's compiled convolutions are removed from every process (np.convolve/np.correlate raise)"),
+        (True, "no compiled module can be loaded after start-up: no ctypes/cffi, no second copy of NumPy"),
+        (True, "no new process, program or thread; no heap walk, trace hook or code object made of raw bytes"),
+        (True, "one time budget for all of a notebook's cells; memory, CPU, file size and output limits"),
+        (wrapped, "only the standard library (without ctypes) and NumPy on the file system: no SciPy, torch, "
+                  "TensorFlow, no other Python package"),
+        (wrapped, "no view of source/, the gradebook, the grader's cases or other submissions"),
+        (wrapped, "no network; own pid, IPC and UTS namespaces; the grader cannot be seen or signalled"),
+        (wrapped, "an empty private folder per graded function, in a size-limited /tmp, removed after it"),
+        (own_uid, "each graded function's process runs as a uid of its own: it cannot write its own memory "
+                  "(/proc/self/mem) or reach another process's files"
+                  + ("" if root else " (needs the grader to run as root)")),
+    ]
+
+
 def doctor() -> str:
-    """A report of the containment level in force, for `python -m autograder doctor`."""
+    """A report of the containment level in force and of which guarantees hold, for
+    `python -m autograder doctor` (the rlimits level cannot hide the host's files)."""
     chosen = level()
-    lines = [f"sandbox level: {chosen}"]
-    if chosen == "bubblewrap":
-        lines += [
-            f"  bwrap: {shutil.which('bwrap')}",
-            "  contained: no network; own pid/ipc/uts namespaces; read-only system and Python only;",
-            "             private /tmp; no view of source/, the gradebook, the grader's cases or other",
-            "             submissions; every process killed when its submission ends",
-        ]
-    else:
+    root = os.geteuid() == 0
+    own_uid = root and (chosen == "bubblewrap" or others_can_run_python())
+    lines = [f"sandbox level: {chosen}" + (f" ({shutil.which('bwrap')})" if chosen == "bubblewrap" else "")]
+    lines += [f"  [{'holds' if holds else 'NOT HERE'}] {what}" for holds, what in _guarantees(chosen, root, own_uid)]
+    if chosen != "bubblewrap":
         lines += ["  WARNING: " + NOT_CONTAINED]
-    if os.geteuid() != 0:
-        lines.append("  note: not root, so all workers share your uid's process limit: a fork bomb in one "
-                     "submission can slow the others until its time limit kills it")
-    if os.geteuid() == 0 and (chosen == "bubblewrap" or others_can_run_python()):
-        lines.append("  grading as root: student code runs as an unprivileged uid of its own (one per worker), "
-                     "with no capabilities")
-    elif os.geteuid() == 0:
+    if not root:
+        lines.append("  note: not root, so all workers share your uid's process limit")
+    elif not own_uid:
         lines.append("  WARNING: grading as root and an unprivileged uid cannot reach this Python installation, so "
                      "without bubblewrap student code runs AS ROOT")
-    lines.append("  per submission: memory (RLIMIT_AS), CPU time, processes, file size, output volume "
-                 "limits; wall-clock timeouts per cell and per function")
     return "\n".join(lines)

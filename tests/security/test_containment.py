@@ -291,6 +291,23 @@ def test_doctor_names_the_level_in_force():
         assert "WARNING" in report and "NETWORK" in report
 
 
+def test_doctor_says_which_guarantees_hold_without_bubblewrap(monkeypatch):
+    """The rlimits level cannot hide the host's files: doctor says what still holds there (the
+    removals inside each process) and what needs bubblewrap."""
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "rlimits")
+    lines = sandbox.doctor().splitlines()
+    assert lines[0] == "sandbox level: rlimits"
+    assert "  [holds] NumPy's compiled convolutions are removed from every process (np.convolve/np.correlate raise)" \
+        in lines
+    assert ("  [NOT HERE] only the standard library (without ctypes) and NumPy on the file system: no SciPy, torch, "
+            "TensorFlow, no other Python package") in lines
+    assert "  [NOT HERE] no view of source/, the gradebook, the grader's cases or other submissions" in lines
+    if sandbox.bwrap_works():
+        monkeypatch.setenv("AUTOGRADER_SANDBOX", "bubblewrap")
+        wrapped = sandbox.doctor().splitlines()
+        assert not any("NOT HERE" in line for line in wrapped[:-1]), wrapped
+
+
 @BWRAP
 def test_the_sibling_proxy_never_answers_for_the_function_being_graded(tmp_path, context):
     """convolve2d rewrites its conv2d proxy (its one declared edge) so it asks for convolve2d
