@@ -460,15 +460,20 @@ def test_the_process_cannot_rewrite_its_own_memory(tmp_path, ctx):
 
 
 def test_honest_cells_that_import_scipy_to_compare_still_run(tmp_path, ctx, server):
-    """A scratch cell that imports SciPy and torch (to compare, outside the graded functions) runs;
+    """A scratch cell that imports SciPy and torch (to compare, outside the graded functions) and
+    uses numpy.testing, numpy.ma and numpy.polynomial (imported after start-up, from source) runs;
     the correct loops keep full marks."""
     cell = code("""
         import scipy.signal
         import torch
+        np.testing.assert_allclose(np.ma.masked_array([1.0, 2.0]).sum(), np.polynomial.Polynomial([3.0])(0))
         try:
             scipy.signal.correlate2d(np.ones((3, 3)), np.ones((2, 2)), mode='valid')
         except Exception as exc:
             COMPARED = type(exc).__name__
         """)
+    report = "def conv1d(signal, kernel, mode='full'):\n    raise ValueError(f'COMPARED {COMPARED}')\n"
     result = grade(tmp_path, ctx, server, {"before": cell})
     assert scores(result) == {"conv2d": 8, "convolve2d": 4, "conv1d": 5}
+    compared = grade(tmp_path, ctx, server, {"before": cell, "conv1d": report})
+    assert "raised ValueError: COMPARED DisabledLibraryError" in feedback(compared, "conv1d"), feedback(compared, "conv1d")
