@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment
 from autograder.results import Exercise, NotebookResult
 from autograder.runner import WorkerServer
 from autograder.sandbox import encode, policy
-from autograder.sibling_calls import ReferenceCalls, refusal
+from autograder.sibling_calls import BUDGET_TIMEOUTS, Budget, ReferenceCalls, count_elements, refusal
 from autograder.submissions import Submission
 
 MAX_PROGRAM = 8_000_000  # characters of code in one notebook
@@ -68,20 +69,31 @@ class Context:
         calls to them get the reference's answer, so a bug in one costs points there only."""
         return [other for other in SIBLING_EDGES.get(name, ()) if other in self.assignment.functions]
 
-    def answer(self, caller: str, name: str, args, kwargs, seconds: float) -> dict:
-        """The reference's outcome for a call from `caller` to `name` made by student code: only
-        along a declared edge, no larger than `caller`'s largest case, within `seconds`, and in a
-        process of its own (arguments are untrusted)."""
-        if name not in self.siblings(caller):
-            return refusal(f"{name!r} cannot be called through the grader from {caller}")
-        try:
-            answerer = self._answerers.get_nowait()
-        except queue.Empty:
-            answerer = ReferenceCalls(self.root, self.assignment.name)
-        try:
-            return answerer.call(name, args, kwargs, self._largest_case.get(caller, 1), seconds)
-        finally:
-            self._answerers.put(answerer)
+    @property
+    def answer(self) -> Callable[[str, str, list, dict, float], dict]:
+        """What answers ONE submission's sibling calls (runner.Answer): each read of this property
+        gives a fresh answerer with its own budget (grade() reads it once per submission).
+
+        ``answer(caller, name, args, kwargs, seconds)`` is the reference's outcome for a call from
+        `caller` to `name` made by student code: only along a declared edge, no larger than
+        `caller`'s largest case (sibling_calls.count_elements, the same count as the cases'), within
+        `seconds` and the submission's budget (sibling_calls.BUDGET_TIMEOUTS timeouts of the
+        reference's time for all its calls), and in a process of its own (arguments are untrusted)."""
+        budget = Budget(BUDGET_TIMEOUTS * self.limits.timeout)
+
+        def answer(caller: str, name: str, args, kwargs, seconds: float) -> dict:
+            if name not in self.siblings(caller):
+                return refusal(f"{name!r} cannot be called through the grader from {caller}")
+            try:
+                answerer = self._answerers.get_nowait()
+            except queue.Empty:
+                answerer = ReferenceCalls(self.root, self.assignment.name)
+            try:
+                return answerer.call(name, args, kwargs, self._largest_case.get(caller, 0), seconds, budget)
+            finally:
+                self._answerers.put(answerer)
+
+        return answer
 
     def add_answerer(self, answerer: ReferenceCalls) -> None:
         """A sibling-call answerer started ahead of the run (its process start-up overlapped ours)."""
@@ -122,9 +134,9 @@ class Context:
         for name in functions:
             encoded[name] = [{"args": [encode(a) for a in item.case.args],
                               "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()}} for item in built[name]]
-            largest = max((sum(int(getattr(v, "size", 1)) for v in [*item.case.args, *item.case.kwargs.values()])
-                           for item in built[name]), default=1)
-            self._largest_case[name] = max(self._largest_case.get(name, 1), largest)
+            # measured as a call is (on the encoded form), so a case's own inputs pass in any form
+            largest = max((count_elements(case["args"], case["kwargs"]) for case in encoded[name]), default=0)
+            self._largest_case[name] = max(self._largest_case.get(name, 0), largest)
         return Prepared(built, expected, digests, encoded)
 
 

@@ -19,8 +19,9 @@ class GroupResult:
     title: str
     points: float
     earned: float
-    failure: str | None = None  # the first failing case and why
+    failure: str | None = None  # the first failing case and why (or why the points wait)
     diagnoses: list[diagnose.Diagnosis] = field(default_factory=list)
+    waiting: bool = False  # passed on its own merits, held until the function returns right values
 
 
 @dataclass
@@ -71,7 +72,7 @@ class FunctionResult:
             lines.append(f"  {self.problem}")
         for check in checks:
             for group in check.groups:
-                mark = "ok " if group.earned == group.points else "FAIL"
+                mark = "wait" if group.waiting else "ok " if group.earned == group.points else "FAIL"
                 lines.append(f"  [{mark}] {group.title} ({_fmt(group.earned)}/{_fmt(group.points)})")
                 if group.failure:
                     lines.append(f"         {group.failure}")
@@ -134,7 +135,7 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
     for check in spec.checks:
         if not any(item.check == check.cell for item in built):
             continue
-        groups, refusals, untouched, works = [], [], [], False
+        groups, gated, works = [], [], False
         for group_index, group in enumerate(check.groups):
             result = GroupResult(group.title, group.points, 0.0 if problem else group.points)
             indices = by_group.get((check.cell, group_index), [])
@@ -149,21 +150,49 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
                         failed.extend(_wrong_value(spec.function, built[index], student[index],
                                                    reference[index]))
                     break
-                works = works or (reference[index]["kind"] == "returned" and not group.check_inputs)
-            if indices and all(reference[i]["kind"] == "raised" for i in indices):
-                refusals.append(result)
-            elif group.check_inputs:
-                untouched.append(result)
+            if group.check_inputs:
+                gated.append((result, UNTOUCHED_WAITS))
+            elif indices and all(reference[i]["kind"] == "raised" for i in indices):
+                gated.append((result, REFUSED_WAITS))
+            elif not group.visible:
+                works = works or any(_right_value(spec, group, built[i], student[i], reference[i]) for i in indices)
             groups.append(result)
-        # Refusing bad input, or leaving the inputs alone, earns points only from a function that
-        # also computes right answers in the same test cell: a stub must not collect them.
-        for gated, why in ((refusals, "refusing bad input"), (untouched, "leaving the inputs unchanged")):
-            for result in gated:
-                if result.earned and not works:
-                    result.earned = 0.0
-                    result.failure = f"{why} counts only when the function also returns correct results"
+        # What a function passes by doing nothing (leaving the inputs alone, refusing bad input) pays
+        # only once it also returns right values on hidden cases; the visible examples, which every
+        # student sees and a constant can match, do not count. Until then the points wait.
+        for result, why in gated:
+            if result.earned and not works:
+                result.earned, result.failure, result.waiting = 0.0, why, True
         checks.append(CheckResult(check.cell, check.points, groups))
     return FunctionResult(spec.function, checks, problem, failed)
+
+
+WAITS = ("this group's points are given once the function also returns right values on hidden cases "
+         "(the visible examples alone do not count)")
+UNTOUCHED_WAITS = f"the inputs came back unchanged; {WAITS}"
+REFUSED_WAITS = f"bad input was refused as asked; {WAITS}"
+
+
+def _right_value(spec: FunctionCases, group, item: BuiltCase, outcome, expected) -> bool:
+    """Whether `outcome` is a right value on this case, one that doing nothing cannot produce: the
+    reference returned it, the function returned it too, and it is not one of the case's own
+    arguments (returning the image unchanged matches zero_pad with a padding of 0)."""
+    if expected["kind"] != "returned" or not isinstance(outcome, dict) or outcome.get("kind") != "returned" \
+            or "value" not in outcome:
+        return False
+    if not compare.compare(outcome, expected, spec.result, any_error=group.any_error).passed:
+        return False
+    value = compare.value_of(expected)
+    return not any(_same(value, arg) for arg in [*item.case.args, *item.case.kwargs.values()])
+
+
+def _same(value, arg) -> bool:
+    try:
+        a, b = np.asarray(value), np.asarray(arg)
+        return a.dtype.kind not in "OSUV" and b.dtype.kind not in "OSUV" and a.shape == b.shape \
+            and bool(np.array_equal(a, b))
+    except (TypeError, ValueError):
+        return False
 
 
 MUTATED = diagnose.Diagnosis("mutated input", "work on a copy (e.g. image = image.astype(float)) instead of "

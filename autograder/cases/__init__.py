@@ -34,6 +34,9 @@ class Group:
     build: Callable[[np.random.Generator], list[Case]]
     check_inputs: bool = False  # also require that array arguments come back unchanged
     any_error: bool = False  # bad input the contract does not fix an exception type for
+    #: the notebook's visible examples: the same inputs as the visible test cell, which every student
+    #: sees, so a right answer here is no evidence that the function works (autograder.judge)
+    visible: bool = False
 
 
 @dataclass(frozen=True)

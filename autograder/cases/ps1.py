@@ -144,7 +144,7 @@ def conv1d_bad_input(rng):
 FUNCTIONS = (
     FunctionCases("conv2d", "float-array", (
         Check("test_conv2d_hidden", (
-            Group("the notebook's visible examples", 2, conv2d_visible),
+            Group("the notebook's visible examples", 2, conv2d_visible, visible=True),
             Group(SIZES_TITLE, 2, contract_sizes),
             Group("non-square kernels", 1, non_square_kernels),
             Group("integer and uint8 images (no truncation, no wrap-around)", 1, integer_images),
@@ -154,7 +154,7 @@ FUNCTIONS = (
     )),
     FunctionCases("convolve2d", "float-array", (
         Check("test_convolve2d_hidden", (
-            Group("the notebook's visible examples", 1, convolve2d_visible),
+            Group("the notebook's visible examples", 1, convolve2d_visible, visible=True),
             Group(SIZES_TITLE, 1.5, contract_sizes),
             Group("non-square kernels and integer images", 1, convolve2d_mixed),
             Group("bad input (not 2-D, kernel larger along an axis) raises ValueError", 0.5,
@@ -163,7 +163,7 @@ FUNCTIONS = (
     )),
     FunctionCases("conv1d", "array", (
         Check("test_conv1d_hidden", (
-            Group("the notebook's visible examples", 1, conv1d_visible),
+            Group("the notebook's visible examples", 1, conv1d_visible, visible=True),
             Group("odd and even kernels in every mode", 2, conv1d_modes),
             Group("a kernel longer than the signal (numpy swaps them)", 1, conv1d_swap),
             Group("integer inputs", 0.5, conv1d_integers),

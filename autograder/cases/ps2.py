@@ -155,7 +155,7 @@ def transposed_errors(rng):
 FUNCTIONS = (
     FunctionCases("conv_output_size", "int", (
         Check("test_conv_output_size_hidden", (
-            Group("the notebook's visible examples", 1, conv_output_size_visible),
+            Group("the notebook's visible examples", 1, conv_output_size_visible, visible=True),
             Group("stride, padding and dilation combinations", 1, size_grid),
             Group("out-of-range arguments raise ValueError", 1, conv_output_size_range_errors),
             Group("non-integers (bools included) raise TypeError", 1, conv_output_size_type_errors),
@@ -163,20 +163,20 @@ FUNCTIONS = (
     )),
     FunctionCases("conv_output_shape", "int-tuple", (
         Check("test_conv_output_shape_hidden", (
-            Group("the notebook's visible examples", 1, shape_visible),
+            Group("the notebook's visible examples", 1, shape_visible, visible=True),
             Group("pairs and ints on non-square inputs", 0.5, shape_pairs),
             Group("errors on one axis raise an exception", 0.5, shape_errors, any_error=True),
         )),
     )),
     FunctionCases("same_padding", "int-tuple", (
         Check("test_same_padding_hidden", (
-            Group("the notebook's visible examples", 1, same_visible),
+            Group("the notebook's visible examples", 1, same_visible, visible=True),
             Group("odd and even kernels, strides and dilations", 2, same_grid),
         )),
     )),
     FunctionCases("zero_pad", "exact-array", (
         Check("test_zero_pad_hidden", (
-            Group("the notebook's visible examples", 1, pad_visible),
+            Group("the notebook's visible examples", 1, pad_visible, visible=True),
             Group("random shapes, dtypes and paddings", 1, pad_random),
             Group("inputs are never modified", 0.5, pad_unchanged, check_inputs=True),
             Group("bad padding raises ValueError", 0.5, pad_errors),
@@ -184,7 +184,7 @@ FUNCTIONS = (
     )),
     FunctionCases("transposed_conv_output_size", "int", (
         Check("test_transposed_conv_output_size_hidden", (
-            Group("the notebook's visible examples", 1, transposed_visible),
+            Group("the notebook's visible examples", 1, transposed_visible, visible=True),
             Group("stride, padding, output_padding and dilation combinations", 1, transposed_grid),
             Group("invalid arguments raise ValueError", 1, transposed_errors),
         )),

@@ -160,7 +160,7 @@ def pool_dtypes(rng):
 FUNCTIONS = (
     FunctionCases("strided_conv2d", "float-array", (
         Check("test_strided_conv2d_hidden", (
-            Group("the notebook's visible examples", 2, strided_visible),
+            Group("the notebook's visible examples", 2, strided_visible, visible=True),
             Group("strides and paddings", 1, strides_and_paddings),
             Group("inputs are never modified", 0.5, strided_unchanged, check_inputs=True),
             Group("dilation", 1, dilations),
@@ -170,7 +170,7 @@ FUNCTIONS = (
     )),
     FunctionCases("conv_forward", "float-array", (
         Check("test_conv_forward_hidden", (
-            Group("the notebook's visible examples", 2, forward_visible),
+            Group("the notebook's visible examples", 2, forward_visible, visible=True),
             Group("random batches and channel counts", 1, forward_random),
             Group("inputs are never modified", 0.5, forward_unchanged, check_inputs=True),
             Group("stride and padding", 1, forward_stride_padding),
@@ -182,7 +182,7 @@ FUNCTIONS = (
     # The contract asks for torch's values (torch has no integer pooling), not a dtype: "array".
     FunctionCases("max_pool2d", "array", (
         Check("test_max_pool2d_hidden", (
-            Group("the notebook's visible examples", 1, pool_visible),
+            Group("the notebook's visible examples", 1, pool_visible, visible=True),
             # The contract fixes no error behaviour for max_pool2d: bad input is not graded.
             Group("window sizes and strides", 2, pool_windows),
             Group("integer and float32 inputs, negative values", 1, pool_dtypes),
