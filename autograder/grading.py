@@ -12,7 +12,7 @@ from pathlib import Path
 from autograder import cases, judge, notebooks, outcome_cache, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment
 from autograder.results import Exercise, NotebookResult
-from autograder.runner import WorkerServer
+from autograder.runner import MAX_SKIPPED_CELLS, WorkerServer
 from autograder.sandbox import encode, policy
 from autograder.sibling_calls import BUDGET_TIMEOUTS, Budget, ReferenceCalls, count_elements, refusal
 from autograder.submissions import Submission
@@ -29,9 +29,15 @@ class Limits:
     memory_mb: int = 2048
     processes: int = 64
 
+    @property
+    def cells_budget(self) -> float:
+        """Seconds for all of a notebook's cells together, in each graded function's process
+        (however many cells there are: a notebook of many slow cells cannot stall a worker)."""
+        return 3 * self.timeout
+
     def job_limits(self, functions: int) -> dict:
         return {"memory_bytes": self.memory_mb * 1024 * 1024,
-                "cpu_seconds": int(self.timeout * (functions + 3)) + 5,
+                "cpu_seconds": int(self.cells_budget + self.timeout) + 5,
                 "processes": self.processes}
 
 
@@ -173,15 +179,16 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
     limits = ctx.limits
     functions = [{"name": name, "seconds": limits.timeout, "trace": name in FROM_SCRATCH,
                   "edges": ctx.siblings(name)} for name in ctx.assignment.functions]
+    # the whole submission's wall-clock budget does not grow with its number of cells
     job = {"cells": program, "functions": functions, "cell_seconds": limits.timeout,
-           "limits": limits.job_limits(len(functions)),
-           "deadline": (limits.timeout * (len(program) + 2) + 5) * len(functions)}
+           "cells_budget": limits.cells_budget, "limits": limits.job_limits(len(functions)),
+           "deadline": (limits.cells_budget + limits.timeout + 10) * (len(functions) + MAX_SKIPPED_CELLS)}
     run = server.run(job, prepared.encoded, ctx.answer)
     lost = [f"{name}: {detail}" for name, (how, detail) in run.status.items() if how == "lost"]
     if lost:
         return error_result(ctx, submission, "the grader's worker was lost; grade this notebook again "
                                              f"({'; '.join(lost)[:300]})", server.level)
-    exercises = [_judge_function(ctx, prepared, name, run, violations.get(name))
+    exercises = [_judge_function(ctx, prepared, name, run, violations.get(name), program)
                  for name in ctx.assignment.functions]
     exercises += [Exercise(cell.grade_id, None, cell.points, "graded by hand") for cell in ctx.manual]
     score = round(sum(e.score or 0.0 for e in exercises), 4)
@@ -190,7 +197,8 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
                           round(time.monotonic() - start, 3))
 
 
-def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation: str | None = None) -> Exercise:
+def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation: str | None = None,
+                    program: list[str] = ()) -> Exercise:
     spec = ctx.specs[name]
     built = prepared.built[name]
     how, detail = run.status.get(name, ("killed", "no result from the worker"))
@@ -207,7 +215,23 @@ def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation:
     result = judge.judge(spec, built, outcomes, prepared.expected[name], ctx.refs, prepared.digests[name],
                          problem=problem, missing_reason=missing_reason)
     cells = {check.cell: check.earned for check in result.checks}
-    return Exercise(name, result.score, result.max_score, result.feedback(), cells, result.figure())
+    feedback = result.feedback() + _not_run(run.cell_errors, program)
+    return Exercise(name, result.score, result.max_score, feedback, cells, result.figure())
+
+
+def _not_run(errors: list[dict], program: list[str]) -> str:
+    """A line naming the cells the time budget left unrun (or stopped), if any."""
+    late = [e["cell"] for e in errors if e.get("type") in ("NotRun", "Stopped")]
+    if not late:
+        return ""
+    named = []
+    for index in late[:6]:
+        first = next((line.strip() for line in program[index].splitlines() if line.strip()), "") \
+            if isinstance(index, int) and 0 <= index < len(program) else ""
+        named.append(f"cell {index} (`{first[:40]}`)" if first else f"cell {index}")
+    more = f" and {len(late) - 6} more" if len(late) > 6 else ""
+    return ("\n  not run: " + ", ".join(named) + more +
+            ": the notebook's cells used up their time (all cells together get the same time, however many)")
 
 
 def _cell_hint(errors: list[dict]) -> str:

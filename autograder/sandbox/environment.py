@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import functools
 import glob
+import hashlib
+import io
 import os
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.sandbox import ready_made
 from autograder.sandbox.removal import EXCLUDED_EXTENSIONS
 
 #: Where the grader's own in-sandbox modules and NumPy appear inside bubblewrap.
@@ -77,6 +81,85 @@ def interpreter() -> Interpreter:
         dynload = os.path.dirname(getattr(sys.modules.get("select"), "__file__", "") or dynload)
     site = str(Path(numpy.__file__).resolve().parent.parent)
     return Interpreter(executable, libraries, stdlib, dynload, site)
+
+
+#: One trap instruction per machine (ELF e_machine): x86-64 ``int3``, AArch64 ``brk #0``.
+TRAPS = {"EM_X86_64": b"\xcc", "EM_AARCH64": b"\x00\x00\x20\xd4"}
+
+
+class SealError(RuntimeError):
+    """NumPy's compiled core could not be copied with its convolution code trapped."""
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "conv-autograder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"conv-autograder-{os.getuid()}"
+
+
+def trap_functions(data: bytearray, symbols: tuple[str, ...]) -> list[str]:
+    """Overwrite the machine code of `symbols` in an ELF shared object (its bytes) with trap
+    instructions; returns the symbols trapped. Raises SealError when a symbol is missing, when
+    another function shares its bytes, or for a machine without a known trap."""
+    from elftools.elf.elffile import ELFFile  # noqa: PLC0415 - only when a copy is made
+
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    trap = TRAPS.get(elf["e_machine"])
+    table = elf.get_section_by_name(".symtab") or elf.get_section_by_name(".dynsym")
+    if trap is None or table is None:
+        raise SealError(f"no trap instruction or no symbol table for {elf['e_machine']}")
+    functions = [sym for sym in table.iter_symbols() if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"]]
+    wanted = {sym.name: sym for sym in functions if sym.name in symbols}
+    missing = sorted(set(symbols) - set(wanted))
+    if missing:
+        raise SealError(f"NumPy's core has no symbol {', '.join(missing)}")
+    spans = [(sym["st_value"], sym["st_value"] + sym["st_size"]) for sym in wanted.values()]
+    for sym in functions:  # nothing else may live in the bytes we overwrite (identical-code folding)
+        if sym.name not in wanted and any(lo <= sym["st_value"] < hi for lo, hi in spans):
+            raise SealError(f"{sym.name} shares code with a convolution routine")
+    for sym in wanted.values():
+        section = elf.get_section(sym["st_shndx"])
+        start = sym["st_value"] - section["sh_addr"] + section["sh_offset"]
+        size = sym["st_size"] - sym["st_size"] % len(trap)
+        data[start:start + size] = trap * (size // len(trap))
+    return sorted(wanted)
+
+
+def sealed_numpy_core() -> tuple[str, str] | None:
+    """(NumPy's compiled core, a copy of it whose convolution code is trap instructions), made
+    once per NumPy build and cached; None when no such copy can be made here (doctor says so)."""
+    core = sys.modules.get(ready_made.NUMPY_COMPILED_MODULE)
+    if core is None:
+        import importlib  # noqa: PLC0415
+
+        core = importlib.import_module(ready_made.NUMPY_COMPILED_MODULE)
+    original = os.path.realpath(core.__file__)
+    return _sealed_copy(original)
+
+
+@functools.lru_cache(maxsize=4)
+def _sealed_copy(original: str) -> tuple[str, str] | None:
+    facts = os.stat(original)
+    key = hashlib.sha256(repr((original, facts.st_size, facts.st_mtime_ns, ready_made.NUMPY_COMPILED_CODE,
+                               TRAPS)).encode()).hexdigest()[:20]
+    target = _cache_dir() / f"numpy-core-{key}" / os.path.basename(original)
+    if target.is_file():
+        return original, str(target)
+    try:
+        data = bytearray(Path(original).read_bytes())
+        trap_functions(data, ready_made.NUMPY_COMPILED_CODE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        os.chmod(partial, 0o555)
+        os.replace(partial, target)
+    except (OSError, SealError, ImportError):
+        return None
+    return original, str(target)
 
 
 def hidden_pythons() -> list[str]:
@@ -154,17 +237,41 @@ def bwrap_mounts(inside_modules: list[tuple[str, str]]) -> list[str]:
     args += ["--perms", "0755", "--dir", SANDBOX_ROOT, "--perms", "0755", "--dir", SANDBOX_SITE]
     for host, name in python.packages():
         args += ["--ro-bind", host, f"{SANDBOX_SITE}/{name}"]
+    sealed = sealed_numpy_core()
+    if sealed is not None:
+        original, copy = sealed
+        inside = f"{SANDBOX_SITE}/numpy/" + os.path.relpath(original, os.path.join(python.site, "numpy"))
+        args += ["--ro-bind", copy, inside]
     for host, inside in inside_modules:
         args += ["--ro-bind", host, inside]
     return args
 
 
 def numpy_only_site(folder: str) -> str:
-    """At the rlimits level: a folder holding only NumPy (symbolic links), for ``sys.path``."""
+    """At the rlimits level: a folder holding only NumPy, as symbolic links (its compiled core
+    linked to the sealed copy), for ``sys.path``."""
     site = os.path.join(folder, "site")
     os.makedirs(site, exist_ok=True)
-    for host, name in interpreter().packages():
-        os.symlink(host, os.path.join(site, name))
+    python = interpreter()
+    sealed = sealed_numpy_core()
+    for host, name in python.packages():
+        if name != "numpy" or sealed is None:
+            os.symlink(host, os.path.join(site, name))
+            continue
+        original, copy = sealed
+        # a tree of links down to the folder of the core file, the core itself linked to the copy
+        relative = os.path.relpath(original, host).split(os.sep)
+        source, here = host, os.path.join(site, name)
+        for part in relative[:-1]:
+            os.makedirs(here)
+            for entry in os.listdir(source):
+                if entry != part:
+                    os.symlink(os.path.join(source, entry), os.path.join(here, entry))
+            source, here = os.path.join(source, part), os.path.join(here, part)
+        os.makedirs(here)
+        for entry in os.listdir(source):
+            target = copy if entry == relative[-1] else os.path.join(source, entry)
+            os.symlink(target, os.path.join(here, entry))
     return site
 
 

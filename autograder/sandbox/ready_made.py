@@ -12,6 +12,11 @@ NUMPY_ROUTINES = ("convolve", "correlate")
 #: sandbox's processes before any student code runs.
 NUMPY_COMPILED_MODULE = "numpy._core._multiarray_umath"
 NUMPY_COMPILED = ("correlate", "correlate2")
+#: The machine code behind them, by symbol of NumPy's compiled core: in the sandbox's copy of that
+#: file every one of these functions is overwritten with trap instructions, so that even a process
+#: that rewrites its own memory finds no convolution to call.
+NUMPY_COMPILED_CODE = ("_pyarray_correlate", "small_correlate", "PyArray_Correlate", "PyArray_Correlate2",
+                       "array_correlate", "array_correlate2")
 #: Libraries that are not on the sandbox's file system at all; stand-ins of these names import,
 #: and using them raises an error that says so (an honest cell that imports SciPy to compare runs).
 ABSENT_LIBRARIES = ("scipy", "torch", "tensorflow", "keras", "jax", "jaxlib", "cupy", "matplotlib", "PIL",

@@ -125,6 +125,53 @@ def test_1_a_ready_made_routine_named_where_the_policy_does_not_look_does_no_wor
             or "raised DisabledLibraryError: scipy.signal.correlate2d: scipy does no work" in text), text
 
 
+#: NumPy gives pure Python raw memory access (as_strided with an out-of-bounds stride): one write
+#: points a fresh built-in method at the entry of NumPy's own method table for its compiled
+#: correlate, whose Python object was freed but whose machine code is still in the process.
+REBUILT = """
+    from numpy.lib.stride_tricks import as_strided
+    from numpy.lib.array_utils import byte_bounds
+    _base = np.zeros(16, np.uint8)
+    _b0 = byte_bounds(_base)[0]
+    def _rd(addr, n):
+        return bytes(as_strided(_base, shape=(2, n), strides=(addr - _b0, 1))[1])
+    def _wr(addr, data):
+        as_strided(_base, shape=(2, len(data)), strides=(addr - _b0, 1))[1] = np.frombuffer(data, np.uint8)
+    def _q(addr):
+        return int.from_bytes(_rd(addr, 8), "little")
+    _ranges = []
+    for _line in open("/proc/self/maps"):
+        _span, _perms = _line.split()[:2]
+        if _perms[0] == "r":
+            _ranges.append(tuple(int(x, 16) for x in _span.split("-")))
+    def _readable(p):
+        return any(lo <= p and p + 64 <= hi for lo, hi in _ranges)
+    _table = _q(id(np.empty) + 16)
+    _entry = None
+    for _k in range(-300, 300):
+        _p = _q(_table + 32 * _k)
+        if _readable(_p) and _rd(_p, 10) == b"correlate\\0":
+            _entry = _table + 32 * _k
+    _native = [].sort
+    _wr(id(_native) + 16, _entry.to_bytes(8, "little"))
+    def conv2d(image, kernel):
+        image, kernel = np.asarray(image), np.asarray(kernel)
+        if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
+            raise ValueError("bad input")
+        img, ker = image.astype(np.float64), kernel.astype(np.float64)
+        rows = img.shape[0] - ker.shape[0] + 1
+        return np.array([sum(_native(img[i + a], ker[a], 0) for a in range(ker.shape[0])) for i in range(rows)])
+"""
+
+
+def test_1_a_compiled_routine_rebuilt_by_rewriting_memory_finds_no_code(tmp_path, ctx, server):
+    """The sandbox's copy of NumPy's compiled core has the convolution functions' machine code
+    overwritten with trap instructions: the rebuilt routine stops the process, it computes nothing."""
+    result = grade(tmp_path, ctx, server, {"conv2d": code(REBUILT)})
+    assert scores(result) == {"conv2d": 0, "convolve2d": 4, "conv1d": 5}, feedback(result, "conv2d")
+    assert "the process died: SIGTRAP" in feedback(result, "conv2d"), feedback(result, "conv2d")
+
+
 # -- 2. a profiler that the traced code controls -----------------------------------------------------
 
 PROFILER_ESCAPES = {
@@ -476,4 +523,5 @@ def test_honest_cells_that_import_scipy_to_compare_still_run(tmp_path, ctx, serv
     result = grade(tmp_path, ctx, server, {"before": cell})
     assert scores(result) == {"conv2d": 8, "convolve2d": 4, "conv1d": 5}
     compared = grade(tmp_path, ctx, server, {"before": cell, "conv1d": report})
-    assert "raised ValueError: COMPARED DisabledLibraryError" in feedback(compared, "conv1d"), feedback(compared, "conv1d")
+    text = feedback(compared, "conv1d")
+    assert "raised ValueError: COMPARED DisabledLibraryError" in text, text
