@@ -138,8 +138,12 @@ class Context:
                 outcome_cache.save(self.root, self.assignment, under, built, expected, digests)
         encoded = {}
         for name in functions:
+            checks = {check.cell: check for check in self.specs[name].checks}
+            # "verify": the case judges whether the inputs come back unchanged, which the sandbox's
+            # supervisor sees for itself (the function's process only claims it)
             encoded[name] = [{"args": [encode(a) for a in item.case.args],
-                              "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()}} for item in built[name]]
+                              "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()},
+                              "verify": checks[item.check].groups[item.group].check_inputs} for item in built[name]]
             # measured as a call is (on the encoded form), so a case's own inputs pass in any form
             largest = max((count_elements(case["args"], case["kwargs"]) for case in encoded[name]), default=0)
             self._largest_case[name] = max(self._largest_case.get(name, 0), largest)

@@ -18,6 +18,7 @@ its exit status and the supervisor's own clock.
 
 from __future__ import annotations
 
+import mmap
 import os
 import secrets
 import select
@@ -25,11 +26,14 @@ import signal
 import sys
 import time
 
+import numpy as np
+
 from autograder.sandbox import child, removal, wire
 
 MAX_FRAMES = 20_000  # frames one function's process may write
 MAX_BYTES = 64 * 1024 * 1024  # bytes one function's process may write
 MAX_CALLS = 5_000  # sibling calls one function may make
+SHARED_BYTES = 8 * 1024 * 1024  # the inputs of the cases whose unchanged inputs are judged
 MAX_SKIPPED_CELLS = 3
 GRADER_PATIENCE = 120  # seconds to wait for the grader's cases
 #: Grading as root, each graded function's process runs as a uid of its own from this range (chosen
@@ -136,6 +140,10 @@ class Function:
         self.uid = None if supervisor.drop_to is None else PRIVATE_UIDS.start + secrets.randbelow(len(PRIVATE_UIDS))
         self.scratch = os.path.join(supervisor.scratch_root, token)  # made when its turn comes
         self.output = os.path.join(supervisor.job_dir, f"output-{token}.txt")
+        # Shared with the process: the inputs of the cases that judge whether it changes its inputs
+        # live here, so the supervisor sees for itself what the function did to them.
+        self.shared = mmap.mmap(-1, SHARED_BYTES)
+        self.placed: dict[int, list] = {}  # case -> [(argument position, dtype, shape, offset, bytes) or None]
         down_r, self.down = os.pipe()
         self.up, up_w = os.pipe()
         pid = os.fork()
@@ -144,7 +152,7 @@ class Function:
                 os.close(self.down)
                 os.close(self.up)
                 child.detach(self.output, self.uid, keep={down_r, up_w})
-                child.run(supervisor.job, spec, supervisor.holders, self.scratch, down_r, up_w)
+                child.run(supervisor.job, spec, supervisor.holders, self.scratch, self.shared, down_r, up_w)
             finally:
                 os._exit(70)
         self.pid = pid
@@ -154,6 +162,57 @@ class Function:
         os.set_blocking(self.up, False)
         os.set_blocking(self.down, False)
         self.exit = None
+
+    def place_inputs(self, cases: list) -> list:
+        """The cases as the process receives them: the arrays of each case marked "verify" are
+        copied into the shared memory and sent as a place in it."""
+        given, used = [], 0
+        for index, case in enumerate(cases):
+            if not (isinstance(case, dict) and case.get("verify")):
+                given.append(case)
+                continue
+            args, kwargs = case.get("args", []), case.get("kwargs", {})
+            names = [*range(len(args)), *sorted(kwargs)]
+            slots, shared_case = [], {"args": list(args), "kwargs": dict(kwargs), "verify": True}
+            for position in names:
+                encoded = args[position] if isinstance(position, int) else kwargs[position]
+                try:
+                    value = wire.decode(encoded)
+                except (ValueError, TypeError, KeyError):
+                    value = None
+                if not isinstance(value, np.ndarray) or used + value.nbytes > SHARED_BYTES:
+                    slots.append(None)
+                    continue
+                data = value.tobytes()
+                self.shared[used:used + len(data)] = data
+                place = {"__shared__": {"dtype": value.dtype.str, "shape": list(value.shape), "offset": used}}
+                slots.append((position, value.dtype.str, value.shape, used, data))
+                if isinstance(position, int):
+                    shared_case["args"][position] = place
+                else:
+                    shared_case["kwargs"][position] = place
+                used += len(data)
+            self.placed[index] = slots
+            given.append(shared_case)
+        return given
+
+    def seen_digests(self, index: int) -> list | None:
+        """The digests of case `index`'s inputs as they are now in the shared memory (what the
+        function left of them), in the order the reference's digests are kept."""
+        slots = self.placed.get(index)
+        if slots is None:
+            return None
+        digests = []
+        for slot in slots:
+            if slot is None:
+                digests.append(None)
+                continue
+            _, dtype, shape, offset, data = slot
+            view = np.frombuffer(self.shared, dtype=dtype, count=len(data) // np.dtype(dtype).itemsize,
+                                      offset=offset).reshape(shape)
+            digests.append(wire.digest(view))
+            del view
+        return digests
 
     def make_scratch(self):
         """The process's private folder, made only when its turn comes (after the previous
@@ -215,6 +274,7 @@ class Function:
 
     def close(self):
         """After the process ended: our pipe ends closed, its output file and its folder gone."""
+        self.shared.close()
         for fd in (self.up, self.down):
             try:
                 os.close(fd)
@@ -353,12 +413,17 @@ class Supervisor:
                         expected = len(cases)
                         deadline = time.monotonic() + float(spec.get("seconds", 10))
                         phase = "cases"
+                        cases = process.place_inputs(cases)
                         if not process.send({"t": "cases", "cases": cases}, deadline):
                             verdict = ("timeout", "the process stopped reading its cases")
                         del given, cases  # nothing of them stays referenced here
                     elif phase == "cases" and kind == "case" and message.get("i") == answered \
                             and isinstance(message.get("outcome"), dict):
-                        self.emit({"t": "case", "fn": process.name, "i": answered, "outcome": message["outcome"]})
+                        # whether the inputs came back unchanged is seen here, never believed
+                        outcome = {**message["outcome"], "digests": process.seen_digests(answered)}
+                        self.emit({"t": "case", "fn": process.name, "i": answered, "outcome": outcome})
+                        if answered in process.placed and not process.send({"t": "checked"}, deadline):
+                            verdict = ("timeout", "the process stopped reading")
                         answered += 1
                     elif phase == "cases" and kind == "call":
                         # the reference's time is the grader's, not the function's: bounded there

@@ -381,6 +381,44 @@ def test_4_the_writable_area_is_size_limited_and_freed(tmp_path, ctx):
     assert megabytes - 8 <= written <= megabytes, text  # the third process had the whole area again
 
 
+# -- 5. claims about the inputs -----------------------------------------------------------------
+
+DIGEST_FORGER = """
+    def _honest(image, kernel):
+        image, kernel = np.asarray(image), np.asarray(kernel)
+        if image.ndim != 2 or kernel.ndim != 2 or any(np.greater(kernel.shape, image.shape)):
+            raise ValueError("bad input")
+        kh, kw = kernel.shape
+        out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+        for a in range(kh):
+            for b in range(kw):
+                out += image[a:a + out.shape[0], b:b + out.shape[1]].astype(float) * float(kernel[a, b])
+        return out
+    import sys
+    _s = sys
+    _tracer = _s.modules["autograder.sandbox.tracer"]
+    _real_digest = _tracer.digest
+    _before = {}
+    _tracer.digest = lambda a: _before.get(id(a)) or _real_digest(a)
+    def conv2d(image, kernel):
+        for a in (image, kernel):
+            _before[id(a)] = _real_digest(a)
+        out = _honest(image, kernel)
+        if isinstance(image, np.ndarray) and image.ndim == 2:
+            image[...] = 0
+        return out
+"""
+
+
+def test_5_whether_the_inputs_came_back_unchanged_is_seen_not_claimed(tmp_path, ctx, server):
+    """conv2d is right but wrecks the caller's image, and patches the digest its process reports
+    so the claim says "unchanged". The supervisor keeps those cases' inputs in memory it shares
+    with the process and looks at them itself once the call returned."""
+    result = grade(tmp_path, ctx, server, {"conv2d": code(DIGEST_FORGER)})
+    assert scores(result) == {"conv2d": 7, "convolve2d": 4, "conv1d": 5}, feedback(result, "conv2d")
+    assert "an input array was modified in place" in feedback(result, "conv2d")
+
+
 # -- what the process contains -------------------------------------------------------------------
 
 INVENTORY = code("""
