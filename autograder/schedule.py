@@ -69,8 +69,10 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     store = ResultStore(root, assignment, f"{options.limits.timeout}/{options.limits.memory_mb}/{seeds}")
     results = GradedClass()
     cached, todo = [], []
+    if options.gradebook:
+        submissions = [exchange_checked(root, assignment_name, submission) for submission in submissions]
     for submission in submissions:
-        stored = None if options.force else store.load(submission.path)
+        stored = None if options.force else store.load(submission.path, submission.problem)
         if stored is not None and stored.student == submission.student:
             cached.append(stored)
         else:
@@ -97,22 +99,30 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     try:
         recorded = book.recorded() if book is not None else {}
         for result in cached:
+            result = valid_text(result)
             # the store and the gradebook never disagree silently (a reset gradebook, a copied course)
             if book is not None and not book.is_recorded(result, recorded):
-                book.record(result)
-                results.rewritten += 1
+                problems = book.record_many([result])
+                if problems:
+                    result = not_recorded(result, problems[0])
+                else:
+                    results.rewritten += 1
             results.append(result)
             results.unchanged += 1
             on_result(result)
         try:
             # Whatever finished meanwhile is recorded together: one store file each, one gradebook
-            # transaction. A result is reported only once it is in both.
+            # transaction. A result is reported only once it is in both; one the gradebook could not
+            # take is reported as an error row saying why (it stays in the store, and the next run
+            # writes it again), and costs no other result its rows.
             for batch in source:
+                batch = [(submission, valid_text(result)) for submission, result in batch]
                 for submission, result in batch:
-                    store.save(submission.path, result)
-                if book is not None:
-                    book.record_many([result for _, result in batch])
-                for _, result in batch:
+                    store.save(submission.path, result, submission.problem)
+                problems = book.record_many([result for _, result in batch]) if book is not None else {}
+                for index, (_, result) in enumerate(batch):
+                    if index in problems:
+                        result = not_recorded(result, problems[index])
                     results.append(result)
                     results.fresh += 1
                     on_result(result)
@@ -126,6 +136,53 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
         if book is not None:
             book.__exit__(None, None, None)
     return results
+
+
+def exchange_checked(root: Path, assignment_name: str, submission: Submission) -> Submission:
+    """The submission, or, when nbgrader could not read back the exchange files that come with it
+    into autograded/ and feedback/ (gradebook.exchange_problem: timestamp.txt not UTF-8 or not a
+    time, an empty secret, ...), its error row's reason: for that student only, and only when
+    recording in nbgrader's gradebook (Gradescope and --no-gradebook never use those files)."""
+    if submission.problem:
+        return submission
+    folder = gradebook.folder_of(root, submission.student, assignment_name, submission.path)
+    problem = gradebook.exchange_problem(folder)
+    return dataclasses.replace(submission, problem=problem) if problem else submission
+
+
+def not_recorded(result: NotebookResult, why: str) -> NotebookResult:
+    """The error row of a result the gradebook could not take (`why`): scores 0 as every error row,
+    the result itself kept in the store, so the next run records it once the cause is fixed."""
+    if result.status == "graded":
+        message = (f"graded {result.score:g}/{result.max_score:g} and kept in .autograder/results/, but {why}: "
+                   "fix that and run the same command again, which records it")
+    else:
+        message = f"{result.error}; and {why}"
+    exercises = [dataclasses.replace(e, score=None if e.score is None else 0.0) for e in result.exercises]
+    return dataclasses.replace(result, status="error", error=message, score=0.0, exercises=exercises)
+
+
+def _unicode(text):
+    """Text that can be written as UTF-8: a lone surrogate (a student's exception message can carry
+    one) is shown as its escape, \\udc80, instead of failing every file it goes to."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def valid_text(result: NotebookResult) -> NotebookResult:
+    """`result` with only valid Unicode in it, whatever a submission's code said: the store, the
+    gradebook, autograded/ and the output all take it."""
+    exercises = [dataclasses.replace(e, name=_unicode(e.name), feedback=_unicode(e.feedback),
+                                     figure=_unicode(e.figure), cells={_unicode(k): v for k, v in e.cells.items()})
+                 for e in result.exercises]
+    return dataclasses.replace(result, student=_unicode(result.student), notebook=_unicode(result.notebook),
+                               path=_unicode(result.path), error=_unicode(result.error),
+                               sandbox=_unicode(result.sandbox), exercises=exercises)
 
 
 class _NoBar:

@@ -15,6 +15,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from autograder import notebooks
 from autograder.course import Assignment
 from autograder.results import NotebookResult
 
@@ -68,28 +69,38 @@ class ResultStore:
 
     @staticmethod
     def key(path: Path) -> str:
-        return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+        # os.path.realpath: Path.resolve raises on a notebook that links to itself
+        return hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()[:32]
 
-    def fingerprint(self, path: Path) -> str:
+    def fingerprint(self, path: Path, problem: str | None = None) -> str:
+        """What was graded: the notebook's bytes (read as grading reads them: a file that cannot be
+        read is fingerprinted by what it is, never opened if it is a pipe or device, never read past
+        the grader's limit), the grader, and why the submission cannot be graded, if it cannot
+        (a second notebook or a broken timestamp.txt beside an unchanged notebook changes it)."""
         try:
-            content = path.read_bytes()
-        except OSError:
-            content = b""
-        return hashlib.sha256(content + self.grader.encode()).hexdigest()
+            content = notebooks.read_bytes(path)
+        except notebooks.NotebookError:
+            try:
+                info = os.stat(path)
+                content = f"\0unreadable {info.st_mode} {info.st_size} {info.st_mtime_ns}".encode()
+            except OSError:
+                content = b""
+        why = (problem or "").encode("utf-8", "backslashreplace")
+        return hashlib.sha256(content + self.grader.encode() + why).hexdigest()
 
-    def load(self, path: Path) -> NotebookResult | None:
+    def load(self, path: Path, problem: str | None = None) -> NotebookResult | None:
         """The stored result for this submission, if it was graded as it is now."""
         try:
             data = json.loads((self.folder / f"{self.key(path)}.json").read_text())
         except (OSError, ValueError):
             return None
-        if data.get("fingerprint") != self.fingerprint(path):
+        if data.get("fingerprint") != self.fingerprint(path, problem):
             return None
         return NotebookResult.from_dict(data["result"])
 
-    def save(self, path: Path, result: NotebookResult) -> None:
+    def save(self, path: Path, result: NotebookResult, problem: str | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        record = {"fingerprint": self.fingerprint(path), "result": json.loads(result.to_json())}
+        record = {"fingerprint": self.fingerprint(path, problem), "result": json.loads(result.to_json())}
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".json")
         try:
             with os.fdopen(handle, "w") as out:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ class Submission:
 
 
 def _student_of(path: Path, assignment: Assignment) -> str:
-    parts = path.resolve().parts
+    parts = Path(os.path.realpath(path)).parts  # (Path.resolve raises on a link to itself)
     if "submitted" in parts[:-1]:
         index = len(parts) - 1 - parts[::-1].index("submitted")
         if index + 1 < len(parts) - 1:
@@ -28,8 +30,34 @@ def _student_of(path: Path, assignment: Assignment) -> str:
     return folder.name or "unknown"
 
 
-def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+def _unreadable(folder: Path, exc: OSError, top: Path) -> str:
+    return (f"cannot read the folder {folder} ({exc.strerror or exc}): make the submission readable by the grader "
+            f"(chmod -R u+rX {top}) and grade again")
+
+
+def _notebooks_in(folder: Path) -> tuple[list[Path], str | None]:
+    """The notebooks under a submission folder (anything named *.ipynb: one that is not a readable
+    file is refused when read), checkpoints aside; and, when a folder in it cannot be read, why
+    (what it holds is then unknown, so nothing of it is graded)."""
+    found, todo = [], [folder]
+    while todo:
+        current = todo.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            return [], _unreadable(current, exc, folder)
+        for entry in entries:
+            if entry.name == ".ipynb_checkpoints":
+                continue
+            if entry.name.endswith(".ipynb"):
+                found.append(Path(entry.path))
+            try:
+                if entry.is_dir(follow_symlinks=False):  # as rglob: links to folders are not followed
+                    todo.append(Path(entry.path))
+            except OSError:
+                continue
+    return sorted(found), None
 
 
 def assignment_of(path: Path, assignment: Assignment) -> str | None:
@@ -76,33 +104,79 @@ def _match(found: list[Path], assignment: Assignment) -> list[tuple[Path, str | 
             for p in found]
 
 
+def _is_folder(path: Path) -> bool | OSError:
+    """Whether `path` is a folder; the error when it cannot even be looked at (a dangling link is
+    not a folder)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        return exc
+
+
 def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submission]:
-    """Every submission to grade: all of submitted/*/ASSIGNMENT/, or the given paths."""
+    """Every submission to grade: all of submitted/*/ASSIGNMENT/, or the given paths. Whatever a
+    submission folder holds, it gives that student's submissions (with a problem when they cannot
+    be graded), never an exception that stops the others."""
     groups: dict[Path, list[Path]] = {}
+    problems: dict[Path, str] = {}
     if not paths:
         base = root / "submitted"
         if not base.is_dir():
             raise CourseError(f"no submitted/ folder in {root}: collect submissions first, or pass paths")
-        for student in sorted(p for p in base.iterdir() if p.is_dir()):
+        try:
+            students = sorted(base.iterdir())
+        except OSError as exc:
+            raise CourseError(f"cannot read {base} ({exc.strerror or exc}): make it readable by the grader") from None
+        for student in students:
+            if _is_folder(student) is not True:
+                continue  # not a student's folder (a file beside them)
             folder = student / assignment.name
-            if folder.is_dir():
-                groups[folder] = _notebooks_in(folder)
+            kind = _is_folder(folder)
+            if isinstance(kind, OSError):
+                groups[folder], problems[folder] = [], _unreadable(folder, kind, student)
+            elif kind:
+                groups[folder], problem = _notebooks_in(folder)
+                if problem:
+                    problems[folder] = problem
+            elif os.path.lexists(folder):
+                groups[folder], problems[folder] = [], (f"{folder} is not a folder: put the student's notebook "
+                                                        f"in a folder {folder} and grade again")
     else:
         for raw in paths:
             path = Path(raw)
-            if path.is_file():
-                groups.setdefault(path, []).append(path)  # an explicit notebook is graded as given
-            elif path.is_dir():
-                for notebook in _notebooks_in(path):
+            kind = _is_folder(path)
+            if kind is True:
+                found, problem = _notebooks_in(path)
+                if problem:
+                    groups[path], problems[path] = [], problem
+                for notebook in found:
                     groups.setdefault(notebook.parent, []).append(notebook)
-            else:
+            elif kind is False and not os.path.lexists(path):
                 raise CourseError(f"{raw}: no such notebook or folder")
+            else:  # an explicit notebook is graded as given (reading it says what is wrong with it)
+                groups.setdefault(path, []).append(path)
     found = []
     for folder, candidates in groups.items():
-        if not candidates:
+        if folder in problems or not candidates:
             expected = folder / f"{assignment.notebook}.ipynb"
-            found.append(Submission(_student_of(expected, assignment), expected, f"no notebook in {folder}"))
+            found.append(_checked(assignment, Submission(
+                _student_of(expected, assignment), expected, problems.get(folder, f"no notebook in {folder}"))))
             continue
         for path, problem in _match(sorted(set(candidates)), assignment):
-            found.append(Submission(_student_of(path, assignment), path, problem))
+            found.append(_checked(assignment, Submission(_student_of(path, assignment), path, problem)))
     return found
+
+
+def _checked(assignment: Assignment, submission: Submission) -> Submission:
+    """A submission whose name the gradebook cannot store (not UTF-8) cannot be graded: it gets a
+    problem, and a name that can be shown and stored."""
+    try:
+        str(submission.path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = Path(os.fsencode(submission.path).decode("utf-8", "backslashreplace"))
+        return Submission(_student_of(shown, assignment), shown,
+                          f"{shown}: the name is not UTF-8 text, which nbgrader's gradebook cannot store: rename "
+                          "the student's folder and notebook to UTF-8 names and grade again")
+    return submission

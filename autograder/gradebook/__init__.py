@@ -15,6 +15,13 @@
   timestamp and late penalty are set as ``nbgrader autograde`` sets them.
 * A submission that could not be graded (unreadable, another assignment's notebook, two
   notebooks) still gets its row: 0 points, and the reason on top of its feedback page.
+* One result never costs the others theirs: each result's rows are written under a savepoint of
+  the batch's transaction and its autograded notebook on its own; `record_many` says which could
+  not be recorded and why, and commits all the others.
+* timestamp.txt and submission_secret.txt are read as nbgrader's commands read them back
+  (`exchange_file`): one that is not UTF-8 text (or not a time, or an empty secret) would stop
+  `nbgrader release_feedback` for the whole class, so it is reported (`exchange_problem`, an error
+  row for that student) and never carried into autograded/.
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ import fcntl
 import html
 import os
 import secrets
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -44,11 +50,23 @@ from autograder.gradebook.nbgrader_side import (
     nbgrader_command,
 )
 from autograder.gradebook.timestamps import parse_utc
+from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
 
-__all__ = ["ALEMBIC_HEAD", "COURSE_ID", "GradebookError", "GradebookWriter", "alembic_head", "course_config",
-           "db_url", "ensure_assignment", "feedback_by_cell", "figures_by_cell", "locked", "nbgrader_command",
-           "read_timestamp", "submission_folder"]
+__all__ = ["ALEMBIC_HEAD", "COURSE_ID", "EXCHANGE_FILES", "GradebookError", "GradebookWriter", "alembic_head",
+           "course_config", "db_url", "ensure_assignment", "exchange_file", "exchange_problem", "feedback_by_cell",
+           "figures_by_cell", "folder_of", "locked", "nbgrader_command", "read_timestamp", "submission_folder"]
+
+#: The files of nbgrader's exchange that come with a submission (and go on to autograded/, feedback/).
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+MAX_EXCHANGE_FILE = 64 * 1024  # bytes; nbgrader writes about 30 (a time) and 128 (a secret)
+_RESTORE = {
+    "timestamp.txt": "the submission time is unknown (so lateness cannot be judged); restore the timestamp.txt "
+                     "nbgrader's exchange wrote, or delete it to grade without a submission time, and grade again",
+    "submission_secret.txt": "nbgrader's release_feedback could not read it; restore the submission_secret.txt "
+                             "nbgrader's exchange wrote, or delete it (you then hand this student's feedback out "
+                             "yourself), and grade again",
+}
 
 
 @contextlib.contextmanager
@@ -65,24 +83,64 @@ def locked(root: Path):
 
 def submission_folder(root: Path, result: NotebookResult) -> Path:
     """submitted/<student>/<assignment>/ when the notebook is there, else the notebook's folder."""
-    path = Path(result.path)
-    folder = root / "submitted" / result.student / result.assignment
+    return folder_of(root, result.student, result.assignment, Path(result.path))
+
+
+def folder_of(root: Path, student: str, assignment: str, path: Path) -> Path:
+    """The submission folder of a notebook (see `submission_folder`)."""
+    folder = root / "submitted" / student / assignment
     with contextlib.suppress(ValueError):
-        path.resolve().relative_to(folder.resolve())
+        # os.path.realpath: Path.resolve raises on a link to itself
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
         return folder
     return path.parent
 
 
+def exchange_file(folder: Path, name: str) -> bytes | None:
+    """The bytes of timestamp.txt or submission_secret.txt in a submission folder, when nbgrader's
+    commands can read them back: a small regular file of UTF-8 text, a time nbgrader parses (or
+    nothing), a secret that is not empty. None when the folder has no such file; a NotebookError
+    saying what is wrong and what to do otherwise."""
+    path = folder / name
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NotebookError(f"{path}: not a readable {name} ({exc.strerror or exc}): make the submission folder "
+                            "readable by the grader (chmod -R u+rX) and grade again") from None
+    data = notebooks.read_bytes(path, MAX_EXCHANGE_FILE, name, _RESTORE[name])
+    text = notebooks.utf8(data, path, name, _RESTORE[name])
+    if name == "timestamp.txt" and text.strip():
+        try:
+            parse_utc(text.strip())
+        except ValueError:
+            raise NotebookError(f"{path}: not a readable {name} ({text.strip()[:60]!r} is not a time nbgrader "
+                                f"reads): {_RESTORE[name]}") from None
+    if name == "submission_secret.txt" and not text:
+        raise NotebookError(f"{path}: not a readable {name} (it is empty): {_RESTORE[name]}")
+    return data
+
+
+def exchange_problem(folder: Path) -> str | None:
+    """Why the exchange files of a submission folder cannot be used (see `exchange_file`), else None."""
+    for name in EXCHANGE_FILES:
+        try:
+            exchange_file(folder, name)
+        except NotebookError as exc:
+            return str(exc)
+    return None
+
+
 def read_timestamp(folder: Path):
-    """The submission time nbgrader's exchange wrote (timestamp.txt), as naive UTC, or None."""
+    """The submission time nbgrader's exchange wrote (timestamp.txt), as naive UTC, or None (also
+    when it cannot be read: `exchange_problem` reports that)."""
     try:
-        text = (folder / "timestamp.txt").read_text().strip()
-    except OSError:
+        data = exchange_file(folder, "timestamp.txt")
+    except NotebookError:
         return None
-    try:
-        return parse_utc(text) if text else None
-    except (ValueError, OverflowError):
-        return None
+    text = data.decode("utf-8").strip() if data else ""
+    return parse_utc(text) if text else None
 
 
 def feedback_by_cell(result: NotebookResult) -> dict[str, str]:
@@ -123,10 +181,16 @@ def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> N
 
     A submission collected by hand has neither: it gets the notebook's modification time (lateness
     is not judged on it; the gradebook's timestamp stays empty) and a secret of its own, so that
-    release_feedback still releases everyone else's (no student can fetch that one)."""
-    for name in ("timestamp.txt", "submission_secret.txt"):
-        if (submitted / name).is_file():
-            shutil.copyfile(submitted / name, autograded / name)
+    release_feedback still releases everyone else's (no student can fetch that one). A file that
+    nbgrader could not read back (`exchange_file`) is treated as missing: its submission is an
+    error row that says so, and release_feedback still works for the whole class."""
+    for name in EXCHANGE_FILES:
+        try:
+            data = exchange_file(submitted, name)
+        except NotebookError:
+            data = None
+        if data is not None:
+            (autograded / name).write_bytes(data)
         elif name == "timestamp.txt":
             try:
                 seconds = notebook.stat().st_mtime
@@ -205,18 +269,37 @@ class GradebookWriter:
     # -- writing --------------------------------------------------------------------------------
 
     def record(self, result: NotebookResult) -> None:
-        self.record_many([result])
+        """One result; a GradebookError says why when it could not be recorded."""
+        if problems := self.record_many([result]):
+            raise GradebookError(f"{result.student}: {problems[0]}")
 
-    def record_many(self, results: list[NotebookResult]) -> None:
+    def record_many(self, results: list[NotebookResult]) -> dict[int, str]:
         """Scores, timestamps and late penalties into the gradebook in one transaction, then the
-        autograded notebooks beside. When this returns, all of them are committed."""
+        autograded notebooks beside. When this returns, all of them are committed, except those it
+        returns: by index in `results`, why that one could not be recorded. A result's own rows
+        are written under a savepoint, so one the gradebook refuses leaves them as they were and
+        costs no other result its rows."""
+        problems: dict[int, str] = {}
         folders = [submission_folder(self.root, result) for result in results]
         with locked(self.root), database.transaction(self.db):
-            for result, folder in zip(results, folders, strict=True):
-                notebook = database.submission(self.db, self.book, result.student, read_timestamp(folder))
-                self._set_scores(notebook, result)
-        for result, folder in zip(results, folders, strict=True):
-            self._write_autograded(result, folder)
+            for index, (result, folder) in enumerate(zip(results, folders, strict=True)):
+                try:
+                    with database.savepoint(self.db):
+                        notebook = database.submission(self.db, self.book, result.student, read_timestamp(folder))
+                        self._set_scores(notebook, result)
+                except Exception as exc:  # noqa: BLE001 - the batch's bulkhead: this result's rows only
+                    if not self.db.in_transaction:
+                        raise  # SQLite ended the whole transaction (disk full, I/O error): nothing is recorded
+                    problems[index] = f"it could not be recorded in {self.path.name} ({type(exc).__name__}: {exc})"
+        for index, (result, folder) in enumerate(zip(results, folders, strict=True)):
+            if index in problems:
+                continue
+            try:
+                self._write_autograded(result, folder)
+            except Exception as exc:  # noqa: BLE001 - the bulkhead: this result's files only
+                problems[index] = (f"its autograded notebook could not be written ({type(exc).__name__}: {exc}; "
+                                   f"its scores are in {self.path.name})")
+        return problems
 
     def _set_scores(self, notebook: str, result: NotebookResult) -> None:
         scores = self.expected_auto_scores(result)
@@ -238,23 +321,29 @@ class GradebookWriter:
         database.set_late_penalty(self.db, notebook, penalty)
 
     def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
-        out = None
+        text = None
         if result.status == "graded":
             try:
                 out = self.sanitized(notebooks.read(Path(result.path)))
                 self.attach_feedback(out, result)
+                text = notebooks.writes(out)
             except Exception:  # noqa: BLE001 - graded, but nbgrader could not restore it: show the release
-                out = None
-        if out is None:
+                text = None
+        if text is None:
             out = self.not_graded_notebook(result)
             self.attach_feedback(out, result)
+            text = notebooks.writes(out)
         path = self.autograded_path(result.student)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            # nbformat's own layout (autograder.notebooks.writes), without validating again
-            stream.write(notebooks.writes(out) + "\n")
-        os.replace(temporary, path)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                # nbformat's own layout (autograder.notebooks.writes), without validating again
+                stream.write(text + "\n")
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         carry_exchange_files(folder, Path(result.path), path.parent)
         return path
 

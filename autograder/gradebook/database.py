@@ -64,9 +64,25 @@ def transaction(db: sqlite3.Connection):
     try:
         yield db
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def savepoint(db: sqlite3.Connection, name: str = "one_result"):
+    """Inside a transaction: everything inside is kept, or, when it raises, undone alone (the
+    rest of the transaction stays)."""
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute(f"ROLLBACK TO {name}")
+            db.execute(f"RELEASE {name}")
+        raise
+    db.execute(f"RELEASE {name}")
 
 
 def _new_id() -> str:

@@ -14,7 +14,8 @@ EPOCH = datetime.datetime(1970, 1, 1)
 
 def parse_utc(text: str) -> datetime.datetime:
     """nbgrader.utils.parse_utc of a string: "DATE TIME ZONE" with the zone as a name or a number,
-    or anything dateutil reads; the result is naive, in UTC. ValueError when unreadable."""
+    or anything dateutil reads; the result is naive, in UTC. ValueError when unreadable, whatever
+    dateutil raised (the text comes from a submission folder)."""
     parts = text.split(" ")
     if len(parts) == 3 and parts[2] == "UTC":
         try:
@@ -23,6 +24,17 @@ def parse_utc(text: str) -> datetime.datetime:
             when = None
         if when is not None and when.tzinfo is None:
             return when
+    try:
+        return _parsed_by_dateutil(text, parts)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the text is the student's: whatever dateutil raises, it is no time
+        # (a zone that names a file outside the tz database raises DeprecatedTzKeyWarning, a number too
+        # large OverflowError, an unreadable tz file OSError)
+        raise ValueError(f"not a time: {type(exc).__name__}: {exc}") from None
+
+
+def _parsed_by_dateutil(text: str, parts: list[str]) -> datetime.datetime:
     import dateutil.parser
     import dateutil.tz
 
