@@ -98,7 +98,7 @@ def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
     expected, yours and, when the shapes agree, yours - expected; None when there is nothing to draw."""
     if not (_numeric(expected) and _numeric(actual)) or expected.size == 0 or expected.ndim > 4:
         return None
-    if actual.ndim != expected.ndim or actual.size == 0:
+    if actual.ndim != expected.ndim or actual.size == 0 or _far_larger(expected, actual):
         return None
     lead = _leading_index(expected, actual)
     where, line = _where(lead), expected.ndim == 1
@@ -118,6 +118,16 @@ def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
             difference = got - want
         drawn.append(Panel("yours - expected", difference, _limit(difference), line))
     return drawn
+
+
+#: A wrong answer is drawn only when it is not far larger than the expected one: the student
+#: controls its size, and a picture costs the grader memory and time per element.
+LARGER_AT_MOST = 16
+
+
+def _far_larger(expected: np.ndarray, actual: np.ndarray) -> bool:
+    longest = max(max(expected.shape), 8)
+    return max(actual.shape) > LARGER_AT_MOST * longest or actual.size > LARGER_AT_MOST * max(expected.size, 64)
 
 
 def _where(lead: tuple[int, ...]) -> str:

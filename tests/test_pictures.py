@@ -295,3 +295,17 @@ def test_grading_a_failing_submission_never_imports_matplotlib(course):
     figures = {e["name"]: e["figure"] for e in result["exercises"] if e["figure"]}
     assert "conv2d" in figures  # the flipped kernel's picture was drawn in this process
     decoded(base64.b64decode(figures["conv2d"]))
+
+
+def test_an_answer_far_larger_than_expected_is_not_drawn():
+    """The student decides how large a wrong answer is; drawing it costs memory and time per element
+    (red team: a (1, 3000000) answer took the grader 5 GB and a minute). Past 16 times the expected
+    extent it is not drawn; an answer a few elements off still is."""
+    import time
+
+    expected = np.arange(16.0).reshape(4, 4)
+    start = time.perf_counter()
+    assert pictures.failure_png("huge", (), expected, np.zeros((1, 3_000_000), np.uint8)) is None
+    assert pictures.failure_png("long", (), expected, np.zeros((4, 129))) is None
+    assert time.perf_counter() - start < 1.0
+    assert pictures.failure_png("near", (), expected, np.zeros((5, 5))) is not None
