@@ -37,6 +37,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# A second line behind the grader's own cleaning of students' markdown (autograder/gradebook/html_safety.py):
+# nbconvert cleans cell outputs (text/html, markdown, no JavaScript or widgets) in the feedback pages and the
+# formgrader. nbgrader's templates render markdown cells without it.
+c.HTMLExporter.sanitize_html = True
 
 # Collecting an LMS download with `nbgrader zip_collect ASSIGNMENT`: put the zip files (or the
 # notebooks) in downloaded/ASSIGNMENT/archive/. Each notebook's file name must start with the

@@ -2,7 +2,8 @@
 
 Read-only use of the stored results (``.autograder/results/<assignment>/*.json``, written by
 :mod:`autograder.store`): the latest result per student. The HTML page is one self-contained file
-(inline style, matplotlib figures embedded as PNG, no script, nothing fetched) with
+(inline style, matplotlib figures embedded as PNG, no script and a Content-Security-Policy that
+allows none, nothing fetched) with
 
 - the class's score distribution per graded function;
 - per group of checks the share of students who passed it (difficulty) and how well it separates
@@ -242,7 +243,12 @@ p.none { color: #666; font-style: italic; } img { max-width: 100%; }
 """
 
 
+#: The page runs no script at all, whatever a student id or message holds (every text is escaped too)
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
 def write_html(report: ClassReport, path: Path) -> None:
+    """The page. Every text in it, students' ids and messages included, is escaped (`_e`)."""
     name = report.assignment.name
     summary = []
     for function in report.functions:
@@ -263,6 +269,7 @@ def write_html(report: ClassReport, path: Path) -> None:
     failed = [[s, what, why] for s, what, why in report.not_graded()]
     parts = [
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CONTENT_SECURITY_POLICY}\">",
         f"<title>Class report: {_e(name)}</title><style>{STYLE}</style></head><body>",
         f"<h1 id='title'>Class report: {_e(name)} ({_e(report.assignment.notebook)}.ipynb)</h1>",
         f"<p>{len(report.results)} students, {len(report.graded)} graded, "

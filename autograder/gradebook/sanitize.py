@@ -5,6 +5,10 @@ tests/test_sanitize.py holds this module to nbgrader's own preprocessors on tamp
 
 A notebook nbgrader would refuse (its metadata cannot be validated, a locked cell cannot be
 restored, a re-added cell has nowhere to go) raises, as nbgrader's preprocessors do.
+
+One step is ours, not nbgrader's: `make_inert` removes from the student's markdown, raw cells and
+attachments whatever could run in the pages that show the notebook (``html_safety``), changing a
+cell only when it holds such a thing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from autograder import notebooks
+from autograder.gradebook import html_safety
 
 #: ClearOutputPreprocessor.remove_metadata_fields and OverwriteCells.missing_cell_notification by default
 REMOVED_METADATA = frozenset({"collapsed", "scrolled"})
@@ -293,11 +298,46 @@ def check_metadata(nb) -> None:
         ids.add(meta["grade_id"])
 
 
+# -- ours: no script from students in the pages ---------------------------------------------------
+
+def _is_release_text(cell, release: ReleaseCells) -> bool:
+    """A locked cell of the release, as the release has it (course text, not the student's)."""
+    meta = cell["metadata"].get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    source = release.source.get(grade_id) if isinstance(grade_id, str) else None
+    return (source is not None and source.locked and cell.cell_type == source.cell_type
+            and cell.get("source") == source.source)
+
+
+def make_inert(nb, release: ReleaseCells) -> None:
+    """Markdown and raw cells (and their attachments) without anything that could run in the
+    feedback page or the formgrader: a cell that holds nothing of the kind is left byte for byte.
+    Widget state, which nbconvert's pages hand to a widget renderer, is dropped with the outputs
+    it belonged to."""
+    if isinstance(nb.get("metadata"), dict):
+        nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.get("cell_type") not in ("markdown", "raw") or _is_release_text(cell, release):
+            continue
+        if not isinstance(cell.get("source"), str):
+            cell["source"] = ""
+        if "attachments" in cell:
+            attachments = html_safety.inert_attachments(cell["attachments"])
+            if attachments is not None:
+                cell["attachments"] = notebooks.as_node(attachments)
+        if cell.cell_type == "markdown":
+            if not html_safety.markdown_is_inert(cell.source, cell.get("attachments")):
+                cell.source = html_safety.inert_markdown(cell.source, cell.get("attachments"))
+        elif not html_safety.is_inert(cell.source):
+            cell.source = html_safety.inert_raw(cell.source)
+
+
 def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMOVED_METADATA,
               missing_cell_note: str = MISSING_CELL_NOTE):
     """The notebook as `nbgrader autograde` grades it: outputs cleared, duplicated grade ids
     dropped, the release's kernelspec, every locked cell (and any deleted grade or task cell)
-    restored from the release, metadata checked. Raises what nbgrader would raise."""
+    restored from the release, metadata checked; and the student's markdown and raw cells made
+    inert (`make_inert`). Raises what nbgrader would raise."""
     clear_output(nb, removed_metadata)
     deduplicate_ids(nb)
     nb.metadata["kernelspec"] = copy.deepcopy(kernelspec)
@@ -309,5 +349,6 @@ def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMO
     nb["cells"] = [notebooks.as_node(cell) if type(cell) is dict else cell for cell in nb["cells"]]
     for cell in nb.cells:
         cell.setdefault("id", notebooks.new_cell_id())
+    make_inert(nb, release)
     check_metadata(nb)
     return nb
