@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+#: The course's secret (a runtime file, never committed): the hidden cases are drawn from it, so
+#: that nobody holding the grader's public source can compute them ahead of time.
+SECRET = Path(".autograder") / "secret"
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,26 @@ def find_course_root(start: Path | None = None) -> Path:
     raise CourseError(
         f"no course root above {here}: run from the folder holding nbgrader_config.py and source/"
     )
+
+
+def course_secret(root: Path) -> bytes:
+    """The course's secret, made (readable by its owner only) the first time it is needed. Every
+    grader of the course (its Dask workers, its Gradescope bundle) must read the same one."""
+    path = root / SECRET
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another grader made it first (or it is damaged: say so)
+        try:
+            return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            raise CourseError(f"{path} is not a course secret (64 hex digits): remove it to make a new one "
+                              "(the hidden inputs then change)") from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(made + "\n")
+    return bytes.fromhex(made)

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.course import Assignment, CourseError, get_assignment
+from autograder.course import SECRET, Assignment, CourseError, course_secret, get_assignment
 from autograder.results import NotebookResult
 from autograder.submissions import Submission
 
@@ -142,8 +142,11 @@ def pinned_requirements(root: Path) -> list[str]:
 
 
 def _course_files(root: Path, assignment: Assignment):
-    """(path in the bundle, file on disk) for everything the grader reads."""
+    """(path in the bundle, file on disk) for everything the grader reads, the course's secret
+    included (Gradescope then draws the same hidden inputs as this course)."""
     yield "nbgrader_config.py", root / "nbgrader_config.py"
+    course_secret(root)
+    yield SECRET.as_posix(), root / SECRET
     for top in ("source", "assignments"):
         folder = root / top / assignment.name
         if not folder.is_dir():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cases, judge, notebooks, outcome_cache, reference
-from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment
+from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment, course_secret
 from autograder.results import Exercise, NotebookResult
 from autograder.runner import MAX_SKIPPED_CELLS, WorkerServer
 from autograder.sandbox import encode, policy
@@ -63,6 +63,7 @@ class Context:
 
     def __post_init__(self):
         self.refs = reference.Lazy(self.root, self.assignment)
+        self.secret = course_secret(self.root)
         self.specs = cases.for_assignment(self.assignment.name)
         self.release = notebooks.read_trusted(self.assignment.release_path(self.root))
         self.manual = [c for c in notebooks.grade_cells(self.release) if c.kind != "test"]
@@ -132,7 +133,7 @@ class Context:
         else:
             built, expected, digests = {}, {}, {}
             for name in functions:
-                built[name] = cases.build(self.assignment.name, self.specs[name], seed)
+                built[name] = cases.build(self.assignment.name, self.specs[name], seed, secret=self.secret)
                 expected[name], digests[name] = judge.reference_outcomes(self.refs, self.specs[name], built[name])
             if seed is None:
                 outcome_cache.save(self.root, self.assignment, under, built, expected, digests)

@@ -23,7 +23,7 @@ import io
 from pathlib import Path
 
 from autograder import cases, judge, notebooks, reference
-from autograder.course import FROM_SCRATCH, SIBLING_EDGES, find_course_root, get_assignment
+from autograder.course import FROM_SCRATCH, SIBLING_EDGES, course_secret, find_course_root, get_assignment
 from autograder.sandbox import call_traced, policy
 
 
@@ -97,7 +97,7 @@ def score(assignment: str, cell: str, function) -> float:
     refs = reference.load(root, get_assignment(assignment))
     violation = _violation(root, get_assignment(assignment), function)
     student = autograded_student(Path.cwd(), assignment) if per_student_seeds(root) else None
-    built = cases.build(assignment, spec, student, cells=(cell,))
+    built = cases.build(assignment, spec, student, cells=(cell,), secret=course_secret(root))
     expected, digests = judge.reference_outcomes(refs, spec, built)
     outcomes = []
     sink = io.StringIO()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.cases import BuiltCase, Case
-from autograder.course import Assignment, CourseError
+from autograder.course import Assignment, CourseError, course_secret
 from autograder.sandbox import wire
 from autograder.store import grader_fingerprint
 
@@ -37,7 +37,8 @@ def key(root: Path, assignment: Assignment, seed: str | None) -> str:
         mtime = source.stat().st_mtime_ns
     except OSError:
         raise CourseError(f"reference notebook {source} is missing: the grader reads solutions there") from None
-    text = f"{VERSION}/{grader_fingerprint(str(source), mtime)}/{np.__version__}/{seed or ''}"
+    drawn_from = hashlib.sha256(course_secret(root)).hexdigest()  # the cases change with the secret
+    text = f"{VERSION}/{grader_fingerprint(str(source), mtime)}/{np.__version__}/{seed or ''}/{drawn_from}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

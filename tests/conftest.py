@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder import notebooks, reference
-from autograder.course import ASSIGNMENTS, get_assignment
+from autograder.course import ASSIGNMENTS, SECRET, course_secret, get_assignment
 from autograder.gradebook import nbgrader_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +32,12 @@ def refs():
 
 
 def make_course(target: Path) -> Path:
-    """A throwaway course: config, source/ and the committed release."""
+    """A throwaway course: config, source/, the committed release and this course's secret (so its
+    hidden inputs are this course's, and results compare across courses)."""
     target.mkdir(parents=True, exist_ok=True)
+    course_secret(ROOT)
+    (target / SECRET).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / SECRET, target / SECRET)
     shutil.copy(ROOT / "nbgrader_config.py", target)
     shutil.copytree(ROOT / "source", target / "source")
     shutil.copytree(ROOT / "assignments", target / "assignments")

@@ -121,7 +121,8 @@ def test_bundle_holds_setup_run_and_the_course_files_only(bundle):
                         "timeout": 10.0, "memory_mb": 2048}
     assert {"nbgrader_config.py", "source/ps1/convolution.ipynb", "assignments/ps1/convolution.ipynb",
             "autograder/grading.py", "autograder/gradescope.py", "autograder/cases/ps1.py"} <= names
-    for name in names:  # no other assignment's files, no tests, no runtime state or build junk
+    assert ".autograder/secret" in names  # the course's hidden inputs are drawn from it
+    for name in names - {".autograder/secret"}:  # no other assignment's files, tests, runtime state or junk
         assert not name.startswith(("tests/", "source/ps2", "assignments/ps2", "submitted/", "autograded/", ".")), name
         assert "__pycache__" not in name and not name.endswith(".pyc") and "gradebook.db" not in name, name
 

@@ -77,20 +77,22 @@ def for_assignment(assignment: str) -> dict[str, FunctionCases]:
     return {spec.function: spec for spec in module.FUNCTIONS}
 
 
-def seed(assignment: str, cell: str, group: int, student: str | None = None) -> int:
+def seed(assignment: str, cell: str, group: int, student: str | None = None, secret: bytes = b"") -> int:
+    """The seed of one group's cases: from the course's secret (course.course_secret), so that the
+    public source alone does not give the hidden inputs."""
     text = f"{assignment}/{cell}/{group}/{student or ''}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    return int.from_bytes(hashlib.sha256(secret + text.encode()).digest()[:8], "big")
 
 
 def build(assignment: str, spec: FunctionCases, student: str | None = None,
-          cells: tuple[str, ...] | None = None) -> list[BuiltCase]:
+          cells: tuple[str, ...] | None = None, secret: bytes = b"") -> list[BuiltCase]:
     """All cases of a function (or of the named test cells only), in a fixed order."""
     built = []
     for check in spec.checks:
         if cells is not None and check.cell not in cells:
             continue
         for index, group in enumerate(check.groups):
-            rng = np.random.default_rng(seed(assignment, check.cell, index, student))
+            rng = np.random.default_rng(seed(assignment, check.cell, index, student, secret))
             built.extend(BuiltCase(check.cell, index, case) for case in group.build(rng))
     return built
 

@@ -10,6 +10,7 @@ import textwrap
 import uuid
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder import grading, sandbox
@@ -417,6 +418,49 @@ def test_5_whether_the_inputs_came_back_unchanged_is_seen_not_claimed(tmp_path, 
     result = grade(tmp_path, ctx, server, {"conv2d": code(DIGEST_FORGER)})
     assert scores(result) == {"conv2d": 7, "convolve2d": 4, "conv1d": 5}, feedback(result, "conv2d")
     assert "an input array was modified in place" in feedback(result, "conv2d")
+
+
+# -- 6. hidden inputs computed ahead of time --------------------------------------------------
+
+def _lookup_table(refs):
+    """A submission that answers from a table: every hidden case of ps1 built from the grader's
+    public source as it stands (cases.build without the course's secret), answered offline."""
+    from autograder import cases
+
+    table = {}
+    for name, spec in cases.for_assignment("ps1").items():
+        for item in cases.build("ps1", spec, None):
+            try:
+                value = refs["ps1"][name](*item.case.args, **item.case.kwargs)
+            except (ValueError, TypeError):
+                value = None
+            key = repr([name, *((a.dtype.str, a.shape, a.tolist()) if isinstance(a, np.ndarray) else a
+                                for a in [*item.case.args, *item.case.kwargs.values()])])
+            table[key] = None if value is None else value.tolist()
+    lookup = code(f"""
+        _TABLE = {table!r}
+        def _look(name, *args):
+            key = repr([name, *((a.dtype.str, a.shape, a.tolist()) if isinstance(a, np.ndarray) else a for a in args)])
+            if key not in _TABLE:
+                raise NotImplementedError('not in my table')
+            if _TABLE[key] is None:
+                raise ValueError('bad input')
+            return np.array(_TABLE[key], dtype=float)
+        """)
+    return {"conv2d": lookup + "\ndef conv2d(image, kernel):\n    return _look('conv2d', image, kernel)\n",
+            "convolve2d": "def convolve2d(image, kernel):\n    return _look('convolve2d', image, kernel)\n",
+            "conv1d": ("def conv1d(signal, kernel, *mode, **named):\n"
+                       "    return _look('conv1d', signal, kernel, *mode, *named.values())\n")}
+
+
+def test_6_hidden_inputs_cannot_be_computed_from_the_public_source(tmp_path, ctx, server, refs):
+    """The hidden cases are drawn from the course's secret (.autograder/secret, never committed,
+    never in the sandbox): a table of answers for the inputs the public source gives earns only
+    the visible examples, whose inputs are in the notebook anyway."""
+    result = grade(tmp_path, ctx, server, _lookup_table(refs))
+    visible = {e.name: sum(g.points for c in ctx.specs[e.name].checks for g in c.groups if g.visible)
+               for e in result.exercises if e.score is not None}
+    assert scores(result) == visible, [feedback(result, name) for name in visible]
 
 
 # -- what the process contains -------------------------------------------------------------------
