@@ -118,8 +118,27 @@ def test_a_submission_that_was_not_graded_gets_zero_and_the_reason(course):
         assert writer.is_recorded(result, writer.recorded())
     autograded = course / "autograded" / "cy" / "ps1" / "convolution.ipynb"
     first = nbformat.read(autograded, as_version=4).cells[0]
-    assert first.cell_type == "markdown" and first.source.startswith(f"**Not graded: {reason}**")
+    assert first.cell_type == "markdown" and first.source.startswith(f"<p><strong>Not graded: {reason}</strong></p>")
     assert set(outputs_by_cell(autograded).values()) - {""} == {f"not graded: {reason}"}
+
+
+def test_the_reason_a_notebook_was_not_graded_is_text_never_markdown(course):
+    """The reason names the student's file, and a file name can be `[x](javascript:...)` or hold a
+    newline: in the heading it is escaped text in an HTML block, so it makes no link or heading."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    name = "[click me](javascript:alert(1))\n# Planted heading.ipynb"
+    path = course / "submitted" / "cy" / "ps1" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+    reason = f"{name} is not a notebook"
+    result = NotebookResult("cy", "ps1", "convolution", str(path), "error", reason, 0.0, 20.0,
+                            [Exercise("written_flip", None, 3.0, "graded by hand")])
+    with gradebook.GradebookWriter(course, PS1) as writer:
+        writer.record(result)
+    first = nbformat.read(course / "autograded" / "cy" / "ps1" / "convolution.ipynb", as_version=4).cells[0]
+    page = markdown2html_mistune(first.source)
+    assert "<a " not in page and "<h1" not in page and "javascript:alert(1)" in page, page
 
 
 def test_a_function_over_two_cells_shows_its_feedback_under_the_last():

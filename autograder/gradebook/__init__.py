@@ -363,9 +363,12 @@ class GradebookWriter:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         reason = result.error or "the submitted notebook could not be read"
-        heading = (f"**Not graded: {html.escape(reason)}**\n\n"
-                   f"The grader could not use `{Path(result.path).name}`. Below is the released notebook "
-                   "(not your work); ask your instructor how to hand in again.")
+        # An HTML block, so that what the student controls (a file name, in the reason) is text,
+        # never markdown: no link, emphasis or line of its own.
+        shown = html.escape(f"Not graded: {reason}").replace("\n", "\\n")
+        name = html.escape(Path(result.path).name).replace("\n", "\\n")
+        heading = (f"<p><strong>{shown}</strong></p>\n<p>The grader could not use <code>{name}</code>. Below is "
+                   "the released notebook (not your work); ask your instructor how to hand in again.</p>")
         nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
                                               "metadata": {}, "source": heading}))
         return nb
