@@ -200,3 +200,15 @@ def test_children_lists_match_a_scan_of_every_process():
             process.kill()
             process.wait()
     assert not expected & set(server._children_of({os.getpid()}))
+
+
+def test_a_frame_that_nests_too_deeply_is_malformed():
+    """A process that ran student code may write any JSON: nesting past MAX_DEPTH (or past the
+    JSON reader's own recursion) is a malformed frame, never a RecursionError in a reader."""
+    for depth in (wire.MAX_DEPTH + 1, 5_000):
+        body = ('{"t": "case", "outcome": ' + "[" * depth + "]" * depth + "}").encode()
+        with pytest.raises(ValueError, match="nests"):
+            wire.parse(body)
+        with pytest.raises(ValueError, match="nests"):
+            wire.FrameBuffer().feed(len(body).to_bytes(8, "big") + body)
+    assert wire.parse(b'{"t": "case", "v": ' + b"[" * 20 + b"]" * 20 + b"}")["t"] == "case"

@@ -157,10 +157,25 @@ def _read_exact(fd, size):
     return b"".join(chunks)
 
 
+MAX_DEPTH = 32  # nesting of one message (the grader's own are under 16)
+
+
 def parse(body: bytes) -> dict:
-    message = _loads(body.decode("utf-8"))
+    """One frame's JSON object. Raises ValueError for anything else, including nesting deeper
+    than MAX_DEPTH (which would make readers and writers of it recurse without bound)."""
+    try:
+        message = _loads(body.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("message nests too deeply") from None
     if not isinstance(message, dict):
         raise ValueError("message is not a JSON object")
+    pending = [(message, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"message nests deeper than {MAX_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return message
 
 
