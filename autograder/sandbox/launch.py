@@ -270,6 +270,9 @@ def _guarantees(chosen: str, root: bool, own_uid: bool) -> list[tuple[bool, str]
     wrapped = chosen == "bubblewrap"
     return [
         (True, "NumPy's compiled convolutions are removed from every process (np.convolve/np.correlate raise)"),
+        (environment.sealed_numpy_core() is not None,
+         "their machine code is trap instructions in the sandbox's copy of NumPy's core (rewriting the process's "
+         "memory finds no convolution)"),
         (True, "no compiled module can be loaded after start-up: no ctypes/cffi, no second copy of NumPy"),
         (True, "no new process, program or thread; no heap walk, trace hook or code object made of raw bytes"),
         (True, "one time budget for all of a notebook's cells; memory, CPU, file size and output limits"),
