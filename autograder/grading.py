@@ -12,8 +12,8 @@ from pathlib import Path
 from autograder import cases, judge, notebooks, outcome_cache, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment, course_secret
 from autograder.results import Exercise, NotebookResult
-from autograder.runner import MAX_SKIPPED_CELLS, WorkerServer
 from autograder.sandbox import encode, policy
+from autograder.sandbox.runner import MAX_SKIPPED_CELLS, WorkerServer
 from autograder.sibling_calls import BUDGET_TIMEOUTS, Budget, ReferenceCalls, count_elements, refusal
 from autograder.submissions import Submission
 

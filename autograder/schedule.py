@@ -21,8 +21,8 @@ from pathlib import Path
 from autograder import gradebook, grading
 from autograder.course import SIBLING_EDGES, get_assignment
 from autograder.results import NotebookResult
-from autograder.runner import WorkerServer
 from autograder.sandbox.launch import Warm
+from autograder.sandbox.runner import WorkerServer
 from autograder.sibling_calls import ReferenceCalls, fork_answerer
 from autograder.store import ResultStore
 from autograder.submissions import Submission

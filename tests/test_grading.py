@@ -5,7 +5,7 @@ import pytest
 
 from autograder import grading
 from autograder.course import get_assignment
-from autograder.runner import WorkerServer
+from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, fixture_notebook
 

@@ -163,7 +163,7 @@ def test_digest_detects_in_place_changes():
 def test_frames_of_another_job_never_reach_this_one():
     """Cases and replies left in the server's input by an earlier job (a late reply, say) carry
     that job's identity and are dropped: the function gets its own cases."""
-    from autograder.runner import WorkerServer
+    from autograder.sandbox.runner import WorkerServer
 
     job = {"cells": ["def f(x):\n    return x + 1"], "functions": [{"name": "f", "seconds": 5, "edges": []}],
            "cell_seconds": 5, "limits": {}, "deadline": 20}

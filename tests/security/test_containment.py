@@ -13,7 +13,7 @@ import pytest
 
 from autograder import grading, sandbox
 from autograder.course import get_assignment
-from autograder.runner import WorkerServer
+from autograder.sandbox.runner import WorkerServer
 from autograder.sandbox.server import PRIVATE_UIDS
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, build_submission, fixture_sections

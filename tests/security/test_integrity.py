@@ -12,7 +12,7 @@ import pytest
 
 from autograder import grading, sandbox
 from autograder.course import get_assignment
-from autograder.runner import WorkerServer
+from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, build_submission, fixture_sections, json_lines, make_course
 

@@ -12,8 +12,8 @@ import pytest
 
 from autograder import grading, sibling_calls
 from autograder.course import get_assignment
-from autograder.runner import WorkerServer
 from autograder.sandbox import encode
+from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, build_submission, fixture_sections
 

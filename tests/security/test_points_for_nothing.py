@@ -11,7 +11,7 @@ import pytest
 
 from autograder import cases, grading, judge, sandbox
 from autograder.course import ASSIGNMENTS, FROM_SCRATCH, get_assignment
-from autograder.runner import WorkerServer
+from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, build_submission, fixture_sections
 
