@@ -22,7 +22,7 @@ import inspect
 import io
 from pathlib import Path
 
-from autograder import cases, judge, notebooks, reference
+from autograder import cases, course_config, judge, notebooks, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, course_secret, find_course_root, get_assignment
 from autograder.sandbox import call_traced, policy
 
@@ -36,10 +36,7 @@ def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
 
 def per_student_seeds(root: Path) -> bool:
     """Whether nbgrader_config.py switches per-student inputs on (``c.Autograder.per_student_seeds``)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return "Autograder" in config and bool(config.Autograder.get("per_student_seeds", False))
+    return bool(course_config.option(course_config.load(root), ("Autograder",), "per_student_seeds", False))
 
 
 def autograded_student(folder: Path, assignment: str) -> str | None:

@@ -6,11 +6,13 @@ import errno
 import json
 import os
 import re
-import secrets
 import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder import shadows
+from autograder.shadows import notebook_format
 
 # nbformat imports jsonschema, which builds ~40 grammars of the optional rfc3987_syntax package when
 # imported (2.3 s of a 2.5 s nbformat import on the grading machine) for an "iri" string format that
@@ -153,122 +155,71 @@ class GradeCell:
     kind: str  # "test" (autograded), "manual" (answer graded by hand) or "task"
 
 
-class Node(dict):
-    """A dict with attribute access, like nbformat's NotebookNode (without importing nbformat)."""
+# -- nbformat, or its shadow (autograder.shadows.notebook_format) on the version it was checked against
 
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name, value):
-        self[name] = value
+def _shadowed() -> bool:
+    return shadows.in_force("nbformat")
 
 
 def as_node(value):
-    """Dicts (at any depth) as :class:`Node`, like nbformat.from_dict."""
-    if isinstance(value, dict):
-        return Node((k, as_node(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [as_node(v) for v in value]
-    return value
+    """Dicts (at any depth) with attribute access: nbformat.from_dict, a NotebookNode."""
+    if _shadowed():
+        return notebook_format.as_node(value)
+    import nbformat
 
-
-def from_disk(data: dict) -> Node:
-    """A version 4 notebook as nbformat's reader gives it: attribute access, multi-line text
-    joined (sources, stream text, non-JSON output and attachment data) and transient keys dropped.
-    Cells that are not JSON objects are left for the caller to refuse."""
-    nb = as_node(data)
-    metadata = nb.get("metadata")
-    if isinstance(metadata, dict):
-        for key in TRANSIENT_METADATA:
-            metadata.pop(key, None)
-    for cell in nb.get("cells") or []:
-        if not isinstance(cell, dict):
-            continue
-        if isinstance(cell.get("metadata"), dict):
-            cell["metadata"].pop("trusted", None)
-        if isinstance(cell.get("source"), list):
-            cell["source"] = "".join(cell["source"])
-        for attachment in (cell.get("attachments") or {}).values():
-            if isinstance(attachment, dict):
-                _rejoin(attachment)
-        if cell.get("cell_type") != "code":
-            continue
-        for output in cell.get("outputs") or []:
-            if not isinstance(output, dict):
-                continue
-            if output.get("output_type") in ("execute_result", "display_data"):
-                if isinstance(output.get("data"), dict):
-                    _rejoin(output["data"])
-            elif output.get("output_type") and isinstance(output.get("text"), list):
-                output["text"] = "".join(output["text"])
-    return nb
-
-
-#: Notebook metadata nbformat drops when it reads or writes a file.
-TRANSIENT_METADATA = ("orig_nbformat", "orig_nbformat_minor", "signature")
-#: Non-text MIME types whose data nbformat stores as lists of lines.
-_SPLIT_MIMES = ("image/svg+xml", "application/javascript")
-
-
-def _json_mime(mime: str) -> bool:
-    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
-
-
-def _rejoin(bundle: dict) -> None:
-    for mime, value in list(bundle.items()):
-        if not _json_mime(mime) and isinstance(value, list) and all(isinstance(line, str) for line in value):
-            bundle[mime] = "".join(value)
+    return nbformat.from_dict(value)
 
 
 def writes(nb) -> str:
-    """A version 4 notebook as nbformat writes it to disk (sorted keys, one-space indent, long text
-    split into lines, transient keys dropped): the same bytes, without importing nbformat. `nb` is
-    not changed (only the containers on the way to a changed value are copied)."""
-    out = dict(nb)
-    out["metadata"] = {k: v for k, v in nb.get("metadata", {}).items() if k not in TRANSIENT_METADATA}
-    cells = []
-    for cell in nb["cells"]:
-        cell = dict(cell)
-        if isinstance(cell.get("metadata"), dict) and "trusted" in cell["metadata"]:
-            cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
-        if isinstance(cell.get("source"), str):
-            cell["source"] = cell["source"].splitlines(True)
-        if cell.get("attachments"):
-            cell["attachments"] = {name: _split(bundle) for name, bundle in cell["attachments"].items()}
-        if cell.get("cell_type") == "code" and "outputs" in cell:
-            cell["outputs"] = [_split_output(output) for output in cell["outputs"]]
-        cells.append(cell)
-    out["cells"] = cells
-    return json.dumps(out, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    """nbformat.writes of a version 4 notebook (without the final newline nbformat.write adds);
+    `nb` is not changed."""
+    if _shadowed():
+        return notebook_format.writes(nb)
+    import nbformat
 
-
-def _split_output(output: dict) -> dict:
-    if output.get("output_type") in ("execute_result", "display_data") and "data" in output:
-        return {**output, "data": _split(output["data"])}
-    if output.get("output_type") == "stream" and isinstance(output.get("text"), str):
-        return {**output, "text": output["text"].splitlines(True)}
-    return output
-
-
-def _split(bundle: dict) -> dict:
-    return {mime: value.splitlines(True) if isinstance(value, str) and (mime.startswith("text/") or
-                                                                          mime in _SPLIT_MIMES) else value
-            for mime, value in bundle.items()}
+    return nbformat.writes(nb)
 
 
 def new_cell_id() -> str:
     """A fresh cell id of the form nbformat makes (8 hex digits)."""
-    return secrets.token_hex(4)
+    if _shadowed():
+        return notebook_format.new_cell_id()
+    from nbformat.v4.nbbase import random_cell_id
+
+    return random_cell_id()
 
 
-def read_trusted(path: Path) -> Node:
+def with_cell_ids(nb):
+    """Every cell with an id, as a notebook of nbformat 4.5 has them. A notebook of 4.0 to 4.4
+    (Colab saves 4.0), whose schema forbids cell ids, is first upgraded as nbformat upgrades it
+    (nbformat.v4.upgrade: fresh ids for its cells, minor version 5); cells added to a 4.5 one
+    (by nbgrader's OverwriteCells, or by hand) get one each."""
+    minor = nb.get("nbformat_minor")
+    if not isinstance(minor, int) or isinstance(minor, bool) or minor < notebook_format.NBFORMAT_MINOR:
+        if _shadowed():
+            notebook_format.upgrade(nb)
+        else:
+            import nbformat
+
+            nb["nbformat_minor"] = minor if isinstance(minor, int) and not isinstance(minor, bool) else 0
+            # from_minor is read from the notebook when falsy (4.0)
+            nbformat.v4.upgrade(nb, from_version=4, from_minor=nb["nbformat_minor"])
+    for cell in nb["cells"]:
+        if "id" not in cell:
+            cell["id"] = new_cell_id()
+    return nb
+
+
+def read_trusted(path: Path):
     """Read one of the course's own notebooks (source/, assignments/) with plain json: fast enough
-    to run inside every kernel that nbgrader autograde starts."""
+    to run inside every kernel that nbgrader autograde starts (nbformat's reader on a version of
+    nbformat the shadow was not checked against)."""
+    if not _shadowed():
+        import nbformat
+
+        return nbformat.read(path, as_version=4)
     with open(path, encoding="utf-8") as handle:
-        return from_disk(json.load(handle))
+        return notebook_format.from_disk(json.load(handle))
 
 
 def read(path: Path):
@@ -276,22 +227,25 @@ def read(path: Path):
     file (load_json), then the shape of everything the grader and the gradebook use (`shape_problem`),
     so that nothing reading the notebook afterwards meets a type it does not expect.
 
-    A version 4 notebook (what Jupyter has written since 2015) is read with plain json: the grader
-    needs its cells, not nbformat's schema validation, and nbformat costs 0.1 s to import. An older
-    notebook is upgraded by nbformat."""
+    A version 4 notebook (what Jupyter has written since 2015) is read with plain json (by
+    nbformat's shadow): the grader needs its cells, not nbformat's schema validation, and nbformat
+    costs 0.1 s to import. An older notebook is upgraded by nbformat, and on a version of nbformat
+    the shadow was not checked against nbformat reads every notebook."""
     data = load_json(path)
     if not isinstance(data, dict):
         raise NotebookError(f"{path}: not a notebook (the file holds JSON, but not a notebook object)")
-    upgraded = data.get("nbformat") != 4
-    if upgraded:
-        data = _upgraded(path, data)
+    by_nbformat = data.get("nbformat") != 4
+    if by_nbformat:
+        data = _by_nbformat(path, data)
     if problem := shape_problem(data):
         raise NotebookError(f"{path}: not a valid notebook ({problem}): {RESUBMIT}")
-    return as_node(data) if upgraded else from_disk(data)
+    if by_nbformat:
+        return data
+    return notebook_format.from_disk(data) if _shadowed() else _by_nbformat(path, data)
 
 
-def _upgraded(path: Path, data: dict):
-    """A notebook of an older format (or none stated), converted to version 4 by nbformat."""
+def _by_nbformat(path: Path, data: dict):
+    """A notebook read by nbformat (converted to version 4 if it is older, or states no version)."""
     import nbformat
 
     try:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import gradebook
-from autograder.gradebook import database
+from autograder import course_config, gradebook
 from autograder.results import Exercise, NotebookResult
+from autograder.shadows import gradebook_rows
 from tests.conftest import fixture_notebook, make_course
 from tests.test_gradebook import PS1, registered_gradebook, submit
 
@@ -33,7 +33,7 @@ def nbgrader_record(root: Path, results: list[NotebookResult], auto_cells: set[s
     from nbgrader.preprocessors import AssignLatePenalties
     from nbgrader.utils import parse_utc
 
-    assigner = AssignLatePenalties(config=gradebook.course_config(root))
+    assigner = AssignLatePenalties(config=course_config.for_nbgrader(root))
     assigner.init_plugin()
     with Gradebook(gradebook.db_url(root), gradebook.COURSE_ID) as gb:
         for done in results:
@@ -185,12 +185,12 @@ def test_a_gradebook_of_another_schema_is_not_written(two_courses):
         with gradebook.GradebookWriter(ours, PS1) as writer:
             writer.record(result("ada", path, 6.0))
     message = str(error.value)
-    assert "OLDSCHEMA123" in message and database.ALEMBIC_HEAD in message and "nbgrader db upgrade" in message
+    assert "OLDSCHEMA123" in message and gradebook_rows.ALEMBIC_HEAD in message and "nbgrader db upgrade" in message
     assert (ours / "gradebook.db").read_bytes() == before
 
 
 def test_the_schema_we_write_is_the_one_this_nbgrader_creates():
-    assert database.ALEMBIC_HEAD == gradebook.alembic_head()
+    assert gradebook_rows.ALEMBIC_HEAD == gradebook.alembic_head()
 
 
 @pytest.mark.parametrize("text", ["2026-03-01 12:30:00.000000 UTC", "2026-03-01 12:30:00 UTC", "2026-03-01 12:30:00",

@@ -65,7 +65,7 @@ def test_a_regrade_imports_no_nbgrader_and_keeps_the_grade_given_by_hand(course,
     done, modules = grade_reporting_imports(course, tmp_path, "grade", "ps1", "--force", "submitted/ben/ps1")
     assert done.returncode == 0, done.stderr
     assert "1 graded now" in done.stdout, done.stdout
-    assert {"autograder.gradebook.database", "sqlite3", "PIL.Image"} <= modules  # it did record, and draw
+    assert {"autograder.shadows.gradebook_rows", "sqlite3", "PIL.Image"} <= modules  # it did record, and draw
     assert heavy(modules) == set(), sorted(heavy(modules))
     ben = next(line for line in done.stdout.splitlines() if line.startswith("ben "))
     assert "2.5/3" in ben and "13.5/20" in ben, done.stdout  # flipped conv2d 2/8, 4/4, 5/5, and the 2.5

@@ -1,4 +1,4 @@
-"""Student-authored HTML made inert (autograder.gradebook.html_safety, and sanitize.make_inert which
+"""Student-authored HTML made inert (autograder.gradebook.html_safety, and its make_inert, which
 applies it to the autograded notebook): honest answers are left byte for byte, anything that could
 run is removed, judged on the HTML nbconvert's own renderer makes of the cell."""
 
@@ -9,7 +9,8 @@ import pytest
 
 from autograder import notebooks
 from autograder.course import ASSIGNMENTS
-from autograder.gradebook import html_safety, sanitize
+from autograder.gradebook import html_safety
+from autograder.shadows import sanitize
 from tests.conftest import ROOT, fixture_notebook
 
 HONEST = {
@@ -96,7 +97,7 @@ def test_an_honest_answer_is_left_byte_for_byte(name):
     assert html_safety.markdown_is_inert(source)
     nb = notebooks.as_node({"metadata": {}, "cells": [{"cell_type": "markdown", "metadata": {}, "source": source}]})
     before = notebooks.writes(nb)
-    sanitize.make_inert(nb, sanitize.ReleaseCells())
+    html_safety.make_inert(nb, sanitize.ReleaseCells())
     assert notebooks.writes(nb) == before
 
 
@@ -181,7 +182,7 @@ def attacked_notebook():
 
 
 def test_make_inert_changes_exactly_the_cells_that_could_run():
-    from autograder.gradebook.sanitize import ReleaseCells, SourceCell
+    from autograder.shadows.sanitize import ReleaseCells, SourceCell
 
     release_nb = notebooks.read_trusted(ASSIGNMENTS["ps1"].release_path(ROOT))
     release = ReleaseCells(source_cells=[
@@ -189,7 +190,7 @@ def test_make_inert_changes_exactly_the_cells_that_could_run():
         if notebooks.grade_id(c) and notebooks.nbgrader(c).get("locked")])
     nb = attacked_notebook()
     before = copy.deepcopy(nb)
-    sanitize.make_inert(nb, release)
+    html_safety.make_inert(nb, release)
     changed = [i for i, (old, new) in enumerate(zip(before.cells, nb.cells, strict=True)) if old != new]
     answer = next(i for i, c in enumerate(before.cells) if "honest-answer" in c.source)
     assert changed == [answer, len(nb.cells) - 3, len(nb.cells) - 2, len(nb.cells) - 1]

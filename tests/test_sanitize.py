@@ -1,4 +1,4 @@
-"""Our sanitizing of a submitted notebook (autograder.gradebook.sanitize) against nbgrader's own
+"""Our sanitizing of a submitted notebook (autograder.shadows.sanitize) against nbgrader's own
 preprocessors as the oracle, on tampered notebooks: the same notebook out, byte for byte in
 nbformat's layout (ids of cells added back aside), or an error from both."""
 
@@ -10,7 +10,7 @@ import pytest
 from nbformat.v4 import nbjson
 
 from autograder import gradebook
-from autograder.gradebook import sanitize
+from autograder.shadows import sanitize
 from tests.conftest import fixture_notebook
 from tests.test_gradebook import PS1, course  # noqa: F401 - the fixture: a course with ps1 registered
 

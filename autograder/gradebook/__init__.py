@@ -1,18 +1,21 @@
 """Recording results where nbgrader looks for them.
 
 * Scores go into nbgrader's gradebook (gradebook.db), one auto score per test cell, in the rows
-  nbgrader's own API would make (``database``: sqlite3 in nbgrader 0.9.6's schema, checked against
-  the gradebook's alembic revision), so the formgrader, ``nbgrader generate_feedback``,
+  nbgrader's own API would make (``autograder.shadows.gradebook_rows``: sqlite3 in nbgrader 0.9.6's
+  schema, checked against the gradebook's alembic revision; nbgrader's API on another version of
+  nbgrader), so the formgrader, ``nbgrader generate_feedback``,
   ``release_feedback`` and ``export`` work on them. A batch of results commits in one transaction
   under a lock file shared with other graders of the course, before ``record_many`` returns.
 * Only a fresh course goes through nbgrader (``nbgrader_side``): creating the gradebook and
   registering the assignment, in the background while grading starts; and a late submission
   loads the course's late penalty plugin. A regrade imports neither nbgrader nor SQLAlchemy.
 * The autograded notebook (``autograded/<student>/<assignment>/``) is the student's submitted
-  notebook, sanitized as ``nbgrader autograde`` does it (``sanitize``: outputs cleared, duplicated
-  ids dropped, locked cells restored from the release), with each graded test cell's output
-  holding our feedback for that function. ``timestamp.txt`` comes along, and the submission's
-  timestamp and late penalty are set as ``nbgrader autograde`` sets them.
+  notebook, sanitized as ``nbgrader autograde`` does it (``autograder.shadows.sanitize``, or
+  nbgrader's preprocessors on another version: outputs cleared, duplicated ids dropped, locked
+  cells restored from the release, deleted ones added back; then ``html_safety.make_inert``), with
+  each graded test cell's output holding our feedback for that function. ``timestamp.txt`` comes
+  along, and the submission's timestamp and late penalty are set as ``nbgrader autograde`` sets
+  them.
 * A submission that could not be graded (unreadable, another assignment's notebook, two
   notebooks) still gets its row: 0 points, and the reason on top of its feedback page.
 * One result never costs the others theirs: each result's rows are written under a savepoint of
@@ -36,25 +39,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import notebooks
+from autograder import course_config, notebooks, shadows
 from autograder.course import Assignment
-from autograder.gradebook import course_settings, database, sanitize
-from autograder.gradebook.database import ALEMBIC_HEAD, GradebookError
+from autograder.gradebook import html_safety
 from autograder.gradebook.nbgrader_side import (
     COURSE_ID,
     LatePenalty,
     alembic_head,
-    course_config,
     db_url,
     ensure_assignment,
     nbgrader_command,
 )
-from autograder.gradebook.timestamps import parse_utc
 from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
+from autograder.shadows import gradebook_rows, sanitize, timestamps
+from autograder.shadows.gradebook_rows import ALEMBIC_HEAD, GradebookError
 
 __all__ = ["ALEMBIC_HEAD", "COURSE_ID", "EXCHANGE_FILES", "GradebookError", "GradebookWriter", "alembic_head",
-           "course_config", "db_url", "ensure_assignment", "exchange_file", "exchange_problem", "feedback_by_cell",
+           "db_url", "ensure_assignment", "exchange_file", "exchange_problem", "feedback_by_cell",
            "figures_by_cell", "folder_of", "locked", "nbgrader_command", "read_timestamp", "submission_folder"]
 
 #: The files of nbgrader's exchange that come with a submission (and go on to autograded/, feedback/).
@@ -94,6 +96,12 @@ def folder_of(root: Path, student: str, assignment: str, path: Path) -> Path:
         Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
         return folder
     return path.parent
+
+
+def parse_utc(text: str):
+    """nbgrader.utils.parse_utc (its shadow, or nbgrader's own): a naive datetime in UTC, or
+    ValueError."""
+    return timestamps.parse_utc(text) if shadows.in_force("nbgrader") else timestamps.by_nbgrader(text)
 
 
 def exchange_file(folder: Path, name: str) -> bytes | None:
@@ -212,27 +220,27 @@ class GradebookWriter:
 
     def __enter__(self):
         self.release = notebooks.read(self.assignment.release_path(self.root))
-        settings = course_settings.load(self.root)
-        self.removed_metadata = course_settings.option(
+        settings = course_config.load(self.root)
+        self.removed_metadata = course_config.option(
             settings, ("ClearOutputPreprocessor", "ClearOutput"), "remove_metadata_fields", sanitize.REMOVED_METADATA)
-        self.missing_cell_note = course_settings.option(
+        self.missing_cell_note = course_config.option(
             settings, ("OverwriteCells",), "missing_cell_notification", sanitize.MISSING_CELL_NOTE)
         # Creating the database and registering the assignment race between two graders starting
         # at once on a fresh course: both happen under the course's gradebook lock.
         with locked(self.root):
-            self.db = database.connect(self.path)
+            self.rows = gradebook_rows.open_rows(self.path, db_url(self.root), COURSE_ID)
             try:
-                database.check_schema(self.db, self.path)
-                book = database.registered(self.db, COURSE_ID, self.assignment.name, self.assignment.notebook)
+                self.rows.check_schema()
+                book = self.rows.registered(COURSE_ID, self.assignment.name, self.assignment.notebook)
                 if book is None:  # a fresh course: nbgrader creates and registers, once
                     ensure_assignment(self.root, self.assignment)
-                    database.check_schema(self.db, self.path)
-                    book = database.registered(self.db, COURSE_ID, self.assignment.name, self.assignment.notebook)
+                    self.rows.check_schema()
+                    book = self.rows.registered(COURSE_ID, self.assignment.name, self.assignment.notebook)
                 if book is None:
                     raise GradebookError(f"{self.path} does not know {self.assignment.name}/"
                                          f"{self.assignment.notebook} although nbgrader registered it")
             except BaseException:
-                self.db.close()
+                self.rows.close()
                 raise
         self.book = book
         self.auto_cells = book.auto_cells
@@ -240,13 +248,13 @@ class GradebookWriter:
         return self
 
     def __exit__(self, *exc):
-        self.db.close()
+        self.rows.close()
 
     # -- what the gradebook holds ---------------------------------------------------------------
 
     def recorded(self) -> dict[str, dict[str, tuple[float | None, float | None]]]:
         """Per student, per grade cell: (auto score, manual score) as the gradebook has them."""
-        return database.recorded_grades(self.db, self.book.assignment_id)
+        return self.rows.recorded_grades(self.book)
 
     def expected_auto_scores(self, result: NotebookResult) -> dict[str, float]:
         scores = dict.fromkeys(self.auto_cells, 0.0)  # 0-point visible checks get 0, as in nbgrader
@@ -281,14 +289,14 @@ class GradebookWriter:
         costs no other result its rows."""
         problems: dict[int, str] = {}
         folders = [submission_folder(self.root, result) for result in results]
-        with locked(self.root), database.transaction(self.db):
+        with locked(self.root), self.rows.transaction():
             for index, (result, folder) in enumerate(zip(results, folders, strict=True)):
                 try:
-                    with database.savepoint(self.db):
-                        notebook = database.submission(self.db, self.book, result.student, read_timestamp(folder))
+                    with self.rows.savepoint():
+                        notebook = self.rows.submission(self.book, result.student, read_timestamp(folder))
                         self._set_scores(notebook, result)
                 except Exception as exc:  # noqa: BLE001 - the batch's bulkhead: this result's rows only
-                    if not self.db.in_transaction:
+                    if not self.rows.in_transaction:
                         raise  # SQLite ended the whole transaction (disk full, I/O error): nothing is recorded
                     problems[index] = f"it could not be recorded in {self.path.name} ({type(exc).__name__}: {exc})"
         for index, (result, folder) in enumerate(zip(results, folders, strict=True)):
@@ -303,7 +311,7 @@ class GradebookWriter:
 
     def _set_scores(self, notebook: str, result: NotebookResult) -> None:
         scores = self.expected_auto_scores(result)
-        rows = database.grades(self.db, notebook)
+        rows = self.rows.grades(notebook)
         for grade in rows:
             if grade.name in scores:
                 grade.auto_score = scores[grade.name]
@@ -313,12 +321,12 @@ class GradebookWriter:
             else:  # a written answer: waits for a human unless one has graded it
                 grade.auto_score = None
                 grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade
-        database.set_grades(self.db, rows)
+        self.rows.set_grades(rows)
         penalty = None
-        seconds = database.seconds_late(self.db, self.book, notebook)
+        seconds = self.rows.seconds_late(self.book, notebook)
         if seconds > 0:  # nbgrader's AssignLatePenalties, with the plugin the course configured
-            penalty = self.late(result.student, database.notebook_score(self.db, notebook), seconds)
-        database.set_late_penalty(self.db, notebook, penalty)
+            penalty = self.late(result.student, self.rows.notebook_score(notebook), seconds)
+        self.rows.set_late_penalty(notebook, penalty)
 
     def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
         text = None
@@ -349,10 +357,19 @@ class GradebookWriter:
 
     def sanitized(self, nb):
         """What `nbgrader autograde` makes of a submitted notebook before running it (nbgrader's
-        ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata), with the release's
-        kernelspec."""
-        return sanitize.sanitized(nb, self.book.release, self.release.metadata.get("kernelspec", {}),
-                                  self.removed_metadata, self.missing_cell_note)
+        ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata: their shadow, or nbgrader's
+        own on a version the shadow was not checked against), with the release's kernelspec, an
+        id for every cell (a notebook older than nbformat 4.5 upgraded to it) and the student's
+        markdown made inert."""
+        kernelspec = self.release.metadata.get("kernelspec", {})
+        if shadows.in_force("nbgrader"):
+            nb = sanitize.sanitized(nb, self.book.release, kernelspec, self.removed_metadata, self.missing_cell_note)
+        else:
+            nb = sanitize.by_nbgrader(nb, db_url(self.root), self.assignment.name, self.assignment.notebook,
+                                      kernelspec, course_config.for_nbgrader(self.root))
+        notebooks.with_cell_ids(nb)
+        html_safety.make_inert(nb, self.book.release)
+        return nb
 
     def not_graded_notebook(self, result: NotebookResult):
         """The release, headed by why the submission could not be graded."""

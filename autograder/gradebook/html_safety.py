@@ -25,6 +25,8 @@ from html.parser import HTMLParser
 
 import nh3
 
+from autograder import notebooks
+
 #: What a cleaned page may hold: Ammonia's default tags, the task-list checkbox mistune makes, <font>.
 TAGS = frozenset(nh3.ALLOWED_TAGS | {"input", "font"})
 ATTRIBUTES = {
@@ -252,3 +254,38 @@ def inert_attachments(attachments) -> dict | None:
             changed = True
         out[name] = kept or {"image/svg+xml": PLACEHOLDER_SVG}
     return out if changed else None
+
+
+# -- a whole notebook ------------------------------------------------------------------------------
+
+def _is_release_text(cell, release) -> bool:
+    """A locked cell of the release (a shadows.sanitize.ReleaseCells), as the release has it:
+    course text, not the student's."""
+    meta = cell["metadata"].get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    source = release.source.get(grade_id) if isinstance(grade_id, str) else None
+    return (source is not None and source.locked and cell.cell_type == source.cell_type
+            and cell.get("source") == source.source)
+
+
+def make_inert(nb, release) -> None:
+    """Markdown and raw cells (and their attachments) without anything that could run in the
+    feedback page or the formgrader: a cell that holds nothing of the kind is left byte for byte.
+    Widget state, which nbconvert's pages hand to a widget renderer, is dropped with the outputs
+    it belonged to."""
+    if isinstance(nb.get("metadata"), dict):
+        nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.get("cell_type") not in ("markdown", "raw") or _is_release_text(cell, release):
+            continue
+        if not isinstance(cell.get("source"), str):
+            cell["source"] = ""
+        if "attachments" in cell:
+            attachments = inert_attachments(cell["attachments"])
+            if attachments is not None:
+                cell["attachments"] = notebooks.as_node(attachments)
+        if cell.cell_type == "markdown":
+            if not markdown_is_inert(cell.source, cell.get("attachments")):
+                cell.source = inert_markdown(cell.source, cell.get("attachments"))
+        elif not is_inert(cell.source):
+            cell.source = inert_raw(cell.source)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder import course_config
 from autograder.course import Assignment
 
 COURSE_ID = "conv-from-scratch"
@@ -26,13 +27,6 @@ def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
                           capture_output=True, text=True)
-
-
-def course_config(root: Path):
-    """The course's nbgrader_config.py as a traitlets Config (late penalty plugin, ...)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
 
 
 def _scripts_on_path() -> None:
@@ -83,7 +77,7 @@ def ensure_assignment(root: Path, assignment: Assignment) -> None:
     from nbgrader.coursedir import CourseDirectory
 
     with tempfile.TemporaryDirectory() as release:
-        config = course_config(root)
+        config = course_config.for_nbgrader(root)
         config.CourseDirectory.root = str(root)
         config.CourseDirectory.release_directory = release
         config.CourseDirectory.db_url = db_url(root)
@@ -106,7 +100,7 @@ class LatePenalty:
         if self.plugin is None:
             from nbgrader.preprocessors import AssignLatePenalties
 
-            assigner = AssignLatePenalties(config=course_config(self.root))
+            assigner = AssignLatePenalties(config=course_config.for_nbgrader(self.root))
             assigner.init_plugin()
             self.plugin = assigner.plugin_inst
         penalty = self.plugin.late_submission_penalty(student, score, seconds_late)

@@ -1,14 +1,16 @@
-"""What `nbgrader autograde` makes of a submitted notebook before it runs it, without importing
-nbgrader: nbgrader's ClearOutput, DeduplicateIds, OverwriteCells (with add_missing_cells) and
+"""Shadow of nbgrader's preprocessors (checked against nbgrader 0.9.6; see autograder.shadows):
+what `nbgrader autograde` makes of a submitted notebook before it runs it, without importing
+nbgrader: ClearOutput, DeduplicateIds, OverwriteCells (with add_missing_cells) and
 CheckCellMetadata, step for step, against the release's cells read from the gradebook.
 tests/test_sanitize.py holds this module to nbgrader's own preprocessors on tampered notebooks.
 
+Where it differs from nbgrader's defaults, on purpose: deleted grade and task cells are always
+added back from the release (nbgrader's OverwriteCells.add_missing_cells is False by default, and
+is not read here), so that deleting a test cell changes nothing; `by_nbgrader`, used on another
+version of nbgrader, sets it too.
+
 A notebook nbgrader would refuse (its metadata cannot be validated, a locked cell cannot be
 restored, a re-added cell has nowhere to go) raises, as nbgrader's preprocessors do.
-
-One step is ours, not nbgrader's: `make_inert` removes from the student's markdown, raw cells and
-attachments whatever could run in the pages that show the notebook (``html_safety``), changing a
-cell only when it holds such a thing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 
 from autograder import notebooks
-from autograder.gradebook import html_safety
 
 #: ClearOutputPreprocessor.remove_metadata_fields and OverwriteCells.missing_cell_notification by default
 REMOVED_METADATA = frozenset({"collapsed", "scrolled"})
@@ -71,10 +72,6 @@ def is_grade(cell) -> bool:
 
 def is_solution(cell) -> bool:
     return "nbgrader" in cell.metadata and cell.metadata["nbgrader"].get("solution", False)
-
-
-def is_task(cell) -> bool:
-    return "nbgrader" in cell.metadata and cell.metadata["nbgrader"].get("task", False)
 
 
 def is_locked(cell) -> bool:
@@ -298,46 +295,14 @@ def check_metadata(nb) -> None:
         ids.add(meta["grade_id"])
 
 
-# -- ours: no script from students in the pages ---------------------------------------------------
-
-def _is_release_text(cell, release: ReleaseCells) -> bool:
-    """A locked cell of the release, as the release has it (course text, not the student's)."""
-    meta = cell["metadata"].get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
-    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-    source = release.source.get(grade_id) if isinstance(grade_id, str) else None
-    return (source is not None and source.locked and cell.cell_type == source.cell_type
-            and cell.get("source") == source.source)
-
-
-def make_inert(nb, release: ReleaseCells) -> None:
-    """Markdown and raw cells (and their attachments) without anything that could run in the
-    feedback page or the formgrader: a cell that holds nothing of the kind is left byte for byte.
-    Widget state, which nbconvert's pages hand to a widget renderer, is dropped with the outputs
-    it belonged to."""
-    if isinstance(nb.get("metadata"), dict):
-        nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        if cell.get("cell_type") not in ("markdown", "raw") or _is_release_text(cell, release):
-            continue
-        if not isinstance(cell.get("source"), str):
-            cell["source"] = ""
-        if "attachments" in cell:
-            attachments = html_safety.inert_attachments(cell["attachments"])
-            if attachments is not None:
-                cell["attachments"] = notebooks.as_node(attachments)
-        if cell.cell_type == "markdown":
-            if not html_safety.markdown_is_inert(cell.source, cell.get("attachments")):
-                cell.source = html_safety.inert_markdown(cell.source, cell.get("attachments"))
-        elif not html_safety.is_inert(cell.source):
-            cell.source = html_safety.inert_raw(cell.source)
-
+# -- the steps in autograde's order --------------------------------------------------------------
 
 def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMOVED_METADATA,
               missing_cell_note: str = MISSING_CELL_NOTE):
     """The notebook as `nbgrader autograde` grades it: outputs cleared, duplicated grade ids
     dropped, the release's kernelspec, every locked cell (and any deleted grade or task cell)
-    restored from the release, metadata checked; and the student's markdown and raw cells made
-    inert (`make_inert`). Raises what nbgrader would raise."""
+    restored from the release, metadata checked. Raises what nbgrader would raise. Cells added
+    back have no id yet (autograder.notebooks.with_cell_ids gives them one)."""
     clear_output(nb, removed_metadata)
     deduplicate_ids(nb)
     nb.metadata["kernelspec"] = copy.deepcopy(kernelspec)
@@ -345,10 +310,26 @@ def sanitized(nb, release: ReleaseCells, kernelspec: dict, removed_metadata=REMO
         overwrite_cell(cell, release)
     add_missing_grade_cells(nb, release, missing_cell_note)
     add_missing_task_cells(nb, release, missing_cell_note)
-    # re-added cells are plain dicts, and have no id
+    # re-added cells are plain dicts
     nb["cells"] = [notebooks.as_node(cell) if type(cell) is dict else cell for cell in nb["cells"]]
-    for cell in nb.cells:
-        cell.setdefault("id", notebooks.new_cell_id())
-    make_inert(nb, release)
     check_metadata(nb)
+    return nb
+
+
+# -- nbgrader itself, on a version this shadow was not checked against ------------------------------
+
+def by_nbgrader(nb, db_url: str, assignment: str, notebook: str, kernelspec: dict, config):
+    """What `sanitized` does, done by nbgrader's own preprocessors under the course's configuration
+    (`config`, a traitlets Config), with the same deliberate difference: deleted cells are added
+    back. Raises what they raise."""
+    import nbformat
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells
+
+    resources = {"nbgrader": {"notebook": notebook, "assignment": assignment, "db_url": db_url}}
+    nb = nbformat.from_dict(nb)
+    nb, _ = ClearOutput(config=config).preprocess(nb, resources)
+    nb, _ = DeduplicateIds(config=config).preprocess(nb, resources)
+    nb.metadata["kernelspec"] = copy.deepcopy(kernelspec)
+    nb, _ = OverwriteCells(config=config, add_missing_cells=True).preprocess(nb, resources)
+    nb, _ = CheckCellMetadata(config=config).preprocess(nbformat.from_dict(nb), resources)
     return nb

@@ -1,4 +1,6 @@
-"""Submission times as nbgrader reads and stores them, without importing nbgrader.
+"""Shadow of nbgrader's submission times (checked against nbgrader 0.9.6 and the SQLAlchemy it
+installs; see autograder.shadows): times as nbgrader reads and stores them, without importing
+nbgrader. tests/test_gradebook_rows.py compares `parse_utc` with nbgrader's.
 
 `parse_utc` gives what nbgrader.utils.parse_utc gives (a naive datetime in UTC): the exchange's
 own format ("2026-03-01 12:30:00.000000 UTC") is read with the standard library, anything else with
@@ -67,3 +69,14 @@ def from_db(text: str | None) -> datetime.datetime | None:
 def interval_from_db(text: str | None) -> datetime.timedelta | None:
     """An Interval column (an extension): SQLAlchemy stores it on SQLite as the epoch plus it."""
     return None if text is None else datetime.datetime.fromisoformat(text) - EPOCH
+
+
+def by_nbgrader(text: str) -> datetime.datetime:
+    """nbgrader.utils.parse_utc itself (on a version of nbgrader the shadow was not checked
+    against); ValueError when unreadable, whatever it raised."""
+    from nbgrader.utils import parse_utc as nbgraders
+
+    try:
+        return nbgraders(text)
+    except Exception as exc:  # noqa: BLE001 - the text is the student's
+        raise ValueError(f"not a time: {type(exc).__name__}: {exc}") from None
