@@ -19,12 +19,32 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: a submission gets at most this long per cell, and a cell that times out
-# is reported as an error in that cell instead of aborting the notebook.
+# `nbgrader autograde` and the formgrader's Autograde button grade in the sandbox, exactly as
+# `python -m autograder grade` does (autograder/nbgrader_autograde.py): nbgrader's Execute step, which
+# runs each notebook in the student's own kernel in your account, is replaced by the grader's, and
+# nbgrader's other steps (saving grades, late penalties, feedback, export) run unchanged. Limits:
+# c.GradeInSandbox.timeout (seconds, default 10) and c.GradeInSandbox.memory_mb (default 2048).
+# Set this to False and nbgrader executes notebooks itself again: unsandboxed.
+c.Autograder.sandboxed_autograde = True
+if c.Autograder.sandboxed_autograde:
+    c.Autograde.pre_convert_hook = "autograder.nbgrader_autograde.pick_notebook"
+    c.Autograde.exporter_class = "autograder.nbgrader_autograde.SubmissionExporter"
+    c.Autograde.autograde_preprocessors = [
+        "autograder.nbgrader_autograde.GradeInSandbox",  # in place of nbgrader.preprocessors.Execute
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+
+# With nbgrader's own execution (the line above set to False): at most this long per cell, and a
+# cell that times out is reported as an error in that cell instead of aborting the notebook.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# Fairness: nbgrader scores a test cell 0 when *anything* reaches stderr, so a correct answer
+# Fairness (nbgrader's own execution): nbgrader scores a test cell 0 when *anything* reaches stderr, so a correct answer
 # that triggers a NumPy RuntimeWarning (or prints debugging output to stderr) would lose its
 # points. Drop stderr streams from the graded cells; real failures are "error" outputs and
 # still score 0.

@@ -132,17 +132,7 @@ def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submissio
         for student in students:
             if _is_folder(student) is not True:
                 continue  # not a student's folder (a file beside them)
-            folder = student / assignment.name
-            kind = _is_folder(folder)
-            if isinstance(kind, OSError):
-                groups[folder], problems[folder] = [], _unreadable(folder, kind, student)
-            elif kind:
-                groups[folder], problem = _notebooks_in(folder)
-                if problem:
-                    problems[folder] = problem
-            elif os.path.lexists(folder):
-                groups[folder], problems[folder] = [], (f"{folder} is not a folder: put the student's notebook "
-                                                        f"in a folder {folder} and grade again")
+            _student_folder(student, assignment, groups, problems)
     else:
         for raw in paths:
             path = Path(raw)
@@ -157,6 +147,35 @@ def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submissio
                 raise CourseError(f"{raw}: no such notebook or folder")
             else:  # an explicit notebook is graded as given (reading it says what is wrong with it)
                 groups.setdefault(path, []).append(path)
+    return _submissions(assignment, groups, problems)
+
+
+def find_student(root: Path, assignment: Assignment, student: str) -> list[Submission]:
+    """What `find` gives for one student, submitted/<student>/<ASSIGNMENT>/ (nbgrader autograde grades
+    one student at a time): the same notebook chosen, the same problems; [] without that folder."""
+    groups: dict[Path, list[Path]] = {}
+    problems: dict[Path, str] = {}
+    _student_folder(root / "submitted" / student, assignment, groups, problems)
+    return _submissions(assignment, groups, problems)
+
+
+def _student_folder(student: Path, assignment: Assignment, groups: dict, problems: dict) -> None:
+    """The notebooks of one student's submitted/<student>/<ASSIGNMENT>/ into `groups`, and why they
+    cannot be graded, if they cannot, into `problems`."""
+    folder = student / assignment.name
+    kind = _is_folder(folder)
+    if isinstance(kind, OSError):
+        groups[folder], problems[folder] = [], _unreadable(folder, kind, student)
+    elif kind:
+        groups[folder], problem = _notebooks_in(folder)
+        if problem:
+            problems[folder] = problem
+    elif os.path.lexists(folder):
+        groups[folder], problems[folder] = [], (f"{folder} is not a folder: put the student's notebook "
+                                                f"in a folder {folder} and grade again")
+
+
+def _submissions(assignment: Assignment, groups: dict[Path, list[Path]], problems: dict[Path, str]) -> list[Submission]:
     found = []
     for folder, candidates in groups.items():
         if folder in problems or not candidates:

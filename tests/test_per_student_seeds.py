@@ -1,4 +1,4 @@
-"""Per-student hidden inputs in nbgrader's own kernel and in `python -m autograder grade`.
+"""Per-student hidden inputs in `nbgrader autograde` (graded in the sandbox) and in `python -m autograder grade`.
 
 A student who flips the kernel fails the seeded group "the contract's image sizes"; its feedback
 line quotes a value computed from the drawn inputs, so it tells which inputs a student got.
@@ -27,9 +27,10 @@ def seeded_failure(feedback: str) -> str:
 
 
 def hidden_cell_output(course, student: str, cell: str = "test_conv2d_hidden") -> str:
+    """The feedback `nbgrader autograde` wrote under a test cell (the grader's, autograder.nbgrader_autograde)."""
     nb = notebooks.read(course / "autograded" / student / "ps1" / "convolution.ipynb")
     (found,) = [c for c in nb.cells if notebooks.grade_id(c) == cell]
-    return "".join(output.get("text", "") for output in found.outputs if output.get("output_type") == "stream")
+    return found.outputs[0]["data"]["text/plain"]
 
 
 def submit_class(course, students: dict[str, str]) -> None:
@@ -52,7 +53,7 @@ def test_the_setting_and_the_student_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_nbgrader_kernel_draws_inputs_per_student_and_agrees_with_the_sandboxed_grader(tmp_path):
+def test_nbgrader_autograde_draws_inputs_per_student_as_the_grade_command_does(tmp_path):
     from nbgrader.api import Gradebook
 
     from autograder.gradebook import COURSE_ID, db_url
