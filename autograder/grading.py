@@ -9,16 +9,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cases, judge, notebooks, outcome_cache, reference
+from autograder import cases, feedback, judge, notebooks, outcome_cache, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, Assignment, course_secret
 from autograder.results import Exercise, NotebookResult
 from autograder.sandbox import encode, policy
 from autograder.sandbox.runner import MAX_SKIPPED_CELLS, WorkerServer
 from autograder.sibling_calls import BUDGET_TIMEOUTS, Budget, ReferenceCalls, count_elements, refusal
 from autograder.submissions import Submission
+from autograder.verdicts import (
+    UNTRUSTED_ENDS,
+    CaseOutcome,
+    CheckVerdict,
+    Failure,
+    FailureKind,
+    FunctionVerdict,
+    GroupState,
+    GroupVerdict,
+    NotRun,
+    Problem,
+    ProblemKind,
+    Status,
+    student_text,
+)
 
 MAX_PROGRAM = 8_000_000  # characters of code in one notebook
-UNTRUSTED_ENDS = ("corrupt", "flooded", "refused")
+MAX_NOT_RUN = 6  # unrun cells named in the feedback
 
 
 @dataclass
@@ -46,9 +61,16 @@ class Prepared:
     """The cases of every graded function and the reference's outcomes on them."""
 
     built: dict[str, list[cases.BuiltCase]]
-    expected: dict[str, list[dict]]
+    expected: dict[str, list[dict]]  # the reference's outcomes, in their wire form (as the cache keeps them)
     digests: dict[str, list[list]]
     encoded: dict[str, list[dict]]
+    #: the reference's outcomes decoded, once for every submission judged against them
+    reference: dict[str, list[CaseOutcome]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.reference:
+            self.reference = {name: [CaseOutcome.from_wire(o) for o in outcomes]
+                              for name, outcomes in self.expected.items()}
 
 
 @dataclass
@@ -144,7 +166,8 @@ class Context:
             # supervisor sees for itself (the function's process only claims it)
             encoded[name] = [{"args": [encode(a) for a in item.case.args],
                               "kwargs": {k: encode(v) for k, v in item.case.kwargs.items()},
-                              "verify": checks[item.check].groups[item.group].check_inputs} for item in built[name]]
+                              "verify": checks[item.check].groups[item.group].check_inputs,
+                              "visible": checks[item.check].groups[item.group].visible} for item in built[name]]
             # measured as a call is (on the encoded form), so a case's own inputs pass in any form
             largest = max((count_elements(case["args"], case["kwargs"]) for case in encoded[name]), default=0)
             self._largest_case[name] = max(self._largest_case.get(name, 0), largest)
@@ -152,8 +175,10 @@ class Context:
 
 
 def error_result(ctx: Context, submission: Submission, message: str, level: str = "") -> NotebookResult:
-    exercises = [Exercise(name, 0.0, sum(check.points for check in ctx.specs[name].checks),
-                          f"{name}: not graded: {message}") for name in ctx.assignment.functions]
+    exercises = []
+    for name in ctx.assignment.functions:
+        verdict = not_graded(ctx.specs[name], message)
+        exercises.append(Exercise(name, 0.0, verdict.max_score, feedback.text(verdict), verdict=verdict))
     exercises += [Exercise(cell.grade_id, None, cell.points, "graded by hand") for cell in ctx.manual]
     return NotebookResult(submission.student, ctx.assignment.name, submission.path.stem, str(submission.path),
                           "error", message, 0.0, _max(exercises), exercises, level)
@@ -189,7 +214,7 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
            "cells_budget": limits.cells_budget, "limits": limits.job_limits(len(functions)),
            "deadline": (limits.cells_budget + limits.timeout + 10) * (len(functions) + MAX_SKIPPED_CELLS)}
     run = server.run(job, prepared.encoded, ctx.answer)
-    lost = [f"{name}: {detail}" for name, (how, detail) in run.status.items() if how == "lost"]
+    lost = [f"{name}: {detail}" for name, (how, detail) in run.status.items() if how == Status.LOST]
     if lost:
         return error_result(ctx, submission, "the grader's worker was lost; grade this notebook again "
                                              f"({'; '.join(lost)[:300]})", server.level)
@@ -202,46 +227,50 @@ def grade(ctx: Context, submission: Submission, server: WorkerServer) -> Noteboo
                           round(time.monotonic() - start, 3))
 
 
-def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation: str | None = None,
+def not_graded(spec: cases.FunctionCases, reason: str) -> FunctionVerdict:
+    """The verdict of a function whose submission could not be graded: 0 in every group."""
+    checks = [CheckVerdict(check.cell, check.points,
+                           [GroupVerdict(g.title, g.points, 0.0, g.visible,
+                                         GroupState.PASSED if g.points == 0 else GroupState.FAILED)
+                            for g in check.groups]) for check in spec.checks]
+    return FunctionVerdict(spec.function, checks, Problem(ProblemKind.NOT_GRADED, reason=student_text(reason, 10_000)))
+
+
+def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation=None,
                     program: list[str] = ()) -> Exercise:
     spec = ctx.specs[name]
     built = prepared.built[name]
-    how, detail = run.status.get(name, ("killed", "no result from the worker"))
+    how, detail = run.status.get(name, (Status.KILLED, "no result from the worker"))
     # A process that broke the protocol or left helpers running loses every claim it made.
     got = {} if how in UNTRUSTED_ENDS else run.outcomes.get(name, {})
     outcomes = [got.get(i) for i in range(len(built))]
-    problem = violation
-    if problem is None and how == "missing":
-        problem = f"{name} is not defined" + _cell_hint(run.cell_errors)
-    missing_reason = {"ok": "no result: the process exited before answering (sys.exit or os._exit?)",
-                      "timeout": f"no result: {detail or 'time limit'} ({ctx.limits.timeout:g} s per function)",
-                      "crashed": f"no result: {detail}", "exited": f"no result: {detail}",
-                      "killed": f"no result: {detail}"}.get(how, f"no result: {detail or how}")
-    result = judge.judge(spec, built, outcomes, prepared.expected[name], ctx.refs, prepared.digests[name],
-                         problem=problem, missing_reason=missing_reason)
-    cells = {check.cell: check.earned for check in result.checks}
-    feedback = result.feedback() + _not_run(run.cell_errors, program)
-    return Exercise(name, result.score, result.max_score, feedback, cells, result.figure())
+    problem = None if violation is None else Problem(ProblemKind.POLICY, violation=violation)
+    if problem is None and how == Status.MISSING:
+        problem = _missing(run.cell_errors)
+    missing = Failure(FailureKind.NO_RESULT, status=how, detail=student_text(detail), seconds=ctx.limits.timeout)
+    verdict = judge.judge(spec, built, outcomes, prepared.reference[name], ctx.refs, prepared.digests[name],
+                          problem=problem, missing=missing)
+    verdict.not_run, verdict.not_run_more = _not_run(run.cell_errors, program)
+    cells = {check.cell: check.earned for check in verdict.checks}
+    return Exercise(name, verdict.score, verdict.max_score, feedback.text(verdict), cells, feedback.picture(verdict),
+                    verdict)
 
 
-def _not_run(errors: list[dict], program: list[str]) -> str:
-    """A line naming the cells the time budget left unrun (or stopped), if any."""
-    late = [e["cell"] for e in errors if e.get("type") in ("NotRun", "Stopped")]
-    if not late:
-        return ""
+def _not_run(errors: list[dict], program: list[str]) -> tuple[list[NotRun], int]:
+    """The cells the time budget left unrun (or stopped), if any: the first few, and how many more."""
+    late = [e.get("cell") for e in errors if e.get("type") in ("NotRun", "Stopped")]
     named = []
-    for index in late[:6]:
+    for index in late[:MAX_NOT_RUN]:
         first = next((line.strip() for line in program[index].splitlines() if line.strip()), "") \
             if isinstance(index, int) and 0 <= index < len(program) else ""
-        named.append(f"cell {index} (`{first[:40]}`)" if first else f"cell {index}")
-    more = f" and {len(late) - 6} more" if len(late) > 6 else ""
-    return ("\n  not run: " + ", ".join(named) + more +
-            ": the notebook's cells used up their time (all cells together get the same time, however many)")
+        named.append(NotRun(student_text(index, 40), student_text(first, 40)))
+    return named, max(len(late) - MAX_NOT_RUN, 0)
 
 
-def _cell_hint(errors: list[dict]) -> str:
+def _missing(errors: list[dict]) -> Problem:
+    """The function is not defined: the first cell that failed, if one did."""
     if not errors:
-        return ": write it in its solution cell, keeping the name and signature"
+        return Problem(ProblemKind.MISSING)
     first = errors[0]
-    return (f"; a cell failed before it could be defined ({first.get('type')}: "
-            f"{str(first.get('message'))[:200]})")
+    return Problem(ProblemKind.MISSING, error_type=student_text(first.get("type"), 100),
+                   error_message=student_text(first.get("message"), 200))

@@ -31,7 +31,8 @@ import numpy as np
 from autograder.sandbox import child, removal, wire
 
 MAX_FRAMES = 20_000  # frames one function's process may write
-MAX_BYTES = 64 * 1024 * 1024  # bytes one function's process may write
+MAX_BYTES = 16 * 1024 * 1024  # bytes one function's process may write
+FUNCTION_FRAME = child.FUNCTION_FRAME  # bytes of one frame of a function's process (its own runner keeps under)
 MAX_CALLS = 5_000  # sibling calls one function may make
 SHARED_BYTES = 8 * 1024 * 1024  # the inputs of the cases whose unchanged inputs are judged
 MAX_SKIPPED_CELLS = 3
@@ -144,6 +145,7 @@ class Function:
         # live here, so the supervisor sees for itself what the function did to them.
         self.shared = mmap.mmap(-1, SHARED_BYTES)
         self.placed: dict[int, list] = {}  # case -> [(argument position, dtype, shape, offset, bytes) or None]
+        self.used = 0  # bytes of the shared memory in use
         down_r, self.down = os.pipe()
         self.up, up_w = os.pipe()
         pid = os.fork()
@@ -163,17 +165,20 @@ class Function:
         os.set_blocking(self.down, False)
         self.exit = None
 
-    def place_inputs(self, cases: list) -> list:
-        """The cases as the process receives them: the arrays of each case marked "verify" are
-        copied into the shared memory and sent as a place in it."""
-        given, used = [], 0
-        for index, case in enumerate(cases):
-            if not (isinstance(case, dict) and case.get("verify")):
-                given.append(case)
+    def batch(self, numbered: list, last: bool) -> dict:
+        """A batch of (index, case) as the process receives it: each case with its index, and the
+        arrays of each case marked "verify" copied into the shared memory and sent as a place in it."""
+        given = []
+        for index, case in numbered:
+            if not isinstance(case, dict):
+                case = {"args": [], "kwargs": {}}
+            if not case.get("verify"):
+                given.append({"i": index, "args": case.get("args", []), "kwargs": case.get("kwargs", {})})
                 continue
             args, kwargs = case.get("args", []), case.get("kwargs", {})
             names = [*range(len(args)), *sorted(kwargs)]
-            slots, shared_case = [], {"args": list(args), "kwargs": dict(kwargs), "verify": True}
+            slots, shared_case = [], {"i": index, "args": list(args), "kwargs": dict(kwargs), "verify": True}
+            used = self.used
             for position in names:
                 encoded = args[position] if isinstance(position, int) else kwargs[position]
                 try:
@@ -192,9 +197,10 @@ class Function:
                 else:
                     shared_case["kwargs"][position] = place
                 used += len(data)
+            self.used = used
             self.placed[index] = slots
             given.append(shared_case)
-        return given
+        return {"t": "cases", "cases": given, "last": last}
 
     def seen_digests(self, index: int) -> list | None:
         """The digests of case `index`'s inputs as they are now in the shared memory (what the
@@ -287,6 +293,31 @@ class Function:
         remove_tree(self.scratch)
 
 
+def _visible(case) -> bool:
+    return isinstance(case, dict) and bool(case.get("visible"))
+
+
+def _texts(value, count: int, length: int) -> list[str]:
+    return [item[:length] for item in value[:count] if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _outcome(raw) -> dict | None:
+    """What a case outcome of a function's process may hold, with its text capped (the value is
+    checked by the grader when it decodes it); None for anything that is not an outcome."""
+    if not isinstance(raw, dict) or raw.get("kind") not in ("returned", "raised"):
+        return None
+    seconds = raw.get("seconds")
+    outcome = {"kind": raw["kind"], "forbidden": _texts(raw.get("forbidden"), 20, 200),
+               "seconds": float(seconds) if isinstance(seconds, int | float) and not isinstance(seconds, bool) else 0.0}
+    if raw["kind"] == "returned":
+        outcome["value"] = raw.get("value")
+    else:
+        message = raw.get("message")
+        outcome["exc_types"] = _texts(raw.get("exc_types"), 8, 80) or ["Exception"]
+        outcome["message"] = message[:2000] if isinstance(message, str) else ""
+    return outcome
+
+
 class Supervisor:
     """Runs one job: the functions in order, each in its own process; relays and decides."""
 
@@ -354,7 +385,8 @@ class Supervisor:
         deadline = time.monotonic() + float(job.get("cells_budget", 3 * cell_seconds)) + 5
         phase, current_cell, missing, answered, expected = "cells", None, False, 0, 0
         frames, volume, verdict = 0, 0, None
-        buffer = wire.FrameBuffer()
+        buffer = wire.FrameBuffer(max_frame=FUNCTION_FRAME)
+        order, batches = [], []  # the order the cases go out in, in batches (the visible examples first)
         try:
             process.make_scratch()
             if not process.send({"t": "go", "skip": self.skipped}, deadline):
@@ -413,18 +445,28 @@ class Supervisor:
                         expected = len(cases)
                         deadline = time.monotonic() + float(spec.get("seconds", 10))
                         phase = "cases"
-                        cases = process.place_inputs(cases)
-                        if not process.send({"t": "cases", "cases": cases}, deadline):
+                        # The visible examples' cases go first and alone: while their answers (and any
+                        # message shown with them) are made, no hidden input is in the process.
+                        batches = [[i for i, case in enumerate(cases) if _visible(case)],
+                                   [i for i, case in enumerate(cases) if not _visible(case)]]
+                        batches = [[(i, cases[i]) for i in batch] for batch in batches if batch]
+                        order = [i for batch in batches for i, _ in batch]
+                        if batches and not process.send(process.batch(batches.pop(0), last=not batches), deadline):
                             verdict = ("timeout", "the process stopped reading its cases")
-                        del given, cases  # nothing of them stays referenced here
-                    elif phase == "cases" and kind == "case" and message.get("i") == answered \
-                            and isinstance(message.get("outcome"), dict):
-                        # whether the inputs came back unchanged is seen here, never believed
-                        outcome = {**message["outcome"], "digests": process.seen_digests(answered)}
-                        self.emit({"t": "case", "fn": process.name, "i": answered, "outcome": outcome})
-                        if answered in process.placed and not process.send({"t": "checked"}, deadline):
+                        del given, cases
+                    elif phase == "cases" and kind == "case" and answered < len(order) \
+                            and message.get("i") == order[answered] and _outcome(message.get("outcome")):
+                        index = order[answered]
+                        # only what an outcome may hold, capped; whether the inputs came back
+                        # unchanged is seen here, never believed
+                        outcome = {**_outcome(message["outcome"]), "digests": process.seen_digests(index)}
+                        self.emit({"t": "case", "fn": process.name, "i": index, "outcome": outcome})
+                        if index in process.placed and not process.send({"t": "checked"}, deadline):
                             verdict = ("timeout", "the process stopped reading")
                         answered += 1
+                        if verdict is None and batches and answered == len(order) - sum(map(len, batches)) \
+                                and not process.send(process.batch(batches.pop(0), last=not batches), deadline):
+                            verdict = ("timeout", "the process stopped reading its cases")
                     elif phase == "cases" and kind == "call":
                         # the reference's time is the grader's, not the function's: bounded there
                         started = time.monotonic()

@@ -140,7 +140,12 @@ def frame(message) -> bytes:
 
 
 def write_frame(fd, message):
-    view = memoryview(frame(message))
+    write_bytes(fd, frame(message))
+
+
+def write_bytes(fd, data: bytes):
+    """Write a frame made by :func:`frame` (all of it)."""
+    view = memoryview(data)
     while view:
         written = _write(fd, view)
         view = view[written:]

@@ -463,6 +463,81 @@ def test_6_hidden_inputs_cannot_be_computed_from_the_public_source(tmp_path, ctx
     assert scores(result) == visible, [feedback(result, name) for name in visible]
 
 
+# -- 7. the visible examples' answers are made without the hidden inputs ------------------------
+
+PEEKER = """
+    import sys
+    def conv2d(image, kernel):
+        frame, held = sys._getframe(1), None
+        while frame is not None and held is None:
+            given = frame.f_locals.get("given")
+            if isinstance(given, dict) and isinstance(given.get("cases"), list):
+                held = len(given["cases"])
+            frame = frame.f_back
+        raise ValueError(f"THIS PROCESS HOLDS {held} CASES")
+"""
+
+
+def test_7_no_hidden_input_is_in_the_process_while_the_visible_examples_are_answered(tmp_path, ctx, server):
+    """A message shown with a visible example (Gradescope shows those at once) could carry whatever
+    the process holds: the visible examples' cases are sent, and answered, before any hidden case."""
+    result = grade(tmp_path, ctx, server, {"conv2d": code(PEEKER)})
+    visible = sum(1 for item in ctx.prepared("mallory").built["conv2d"]
+                  if ctx.specs["conv2d"].checks[0].groups[item.group].visible)
+    lines = feedback(result, "conv2d").splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "the notebook's visible examples" in line]
+    assert f"THIS PROCESS HOLDS {visible} CASES" in lines[at + 1], lines[at + 1]
+
+
+# -- 8. a flood of small objects ---------------------------------------------------------------
+
+FLOODER = """
+    import os, struct
+    def _pipe():
+        for name in os.listdir('/proc/self/fd'):
+            fd = int(name)
+            try:
+                if fd > 2 and os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:'):
+                    with open(f'/proc/self/fdinfo/{fd}') as info:
+                        if int(info.read().split('flags:')[1].split()[0], 8) & 3 == 1:
+                            return fd
+            except OSError:
+                pass
+    def conv2d(image, kernel):
+        head = b'{"t":"case","i":0,"outcome":{"kind":"returned","value":null,"x":['
+        body = head + b'{},' * (10_000_000 // 3) + b'{}]}}'
+        data, fd = struct.pack('>Q', len(body)) + body, _pipe()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        raise ValueError('flooded')
+"""
+
+
+def test_8_a_frame_of_millions_of_small_objects_is_refused_before_it_is_parsed(tmp_path, ctx, server):
+    """A function's process writes one 10 MB frame of empty objects (hundreds of bytes of memory each
+    once parsed): past the 4 MB a function's frame may have it is refused unread, and the function
+    loses its claims; the others are graded."""
+    result = grade(tmp_path, ctx, server, {"conv2d": code(FLOODER)})
+    assert scores(result) == {"conv2d": 0, "convolve2d": 4, "conv1d": 5}
+    text = feedback(result, "conv2d")
+    assert "exceeds the 4194304-byte limit" in text, text
+
+
+def test_8_an_honest_answer_too_large_to_send_is_described_not_refused(tmp_path, ctx, server):
+    """A wrong answer larger than a frame (an outer product instead of a convolution) is described
+    by the function's own runner and judged wrong: the function keeps its other groups."""
+    loops = fixture_sections(SUBMISSIONS / "ps1" / "submitted-correct-loops.py")["conv2d"]
+    huge = loops.replace("def conv2d(", "def _loops(") + (
+        "\ndef conv2d(image, kernel):\n"
+        "    if np.ndim(image) == 2 and np.size(image) == 36:  # the first visible example\n"
+        "        return np.zeros((1000, 1000))\n"
+        "    return _loops(image, kernel)\n")
+    result = grade(tmp_path, ctx, server, {"conv2d": huge})
+    text = feedback(result, "conv2d")
+    assert "too large to check" in text and 0 < scores(result)["conv2d"] < 8, text
+
+
 # -- what the process contains -------------------------------------------------------------------
 
 INVENTORY = code("""
