@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 
 import nbformat
 import pytest
@@ -87,6 +88,35 @@ def test_a_notebook_reads_and_writes_as_nbformat_does(tmp_path, root):
         assert notebooks.writes(nb) == nbformat.writes(nb)
         assert nb == before  # writing changes nothing in memory
     assert all(len(notebooks.new_cell_id()) == 8 for _ in range(5))
+
+
+def test_a_notebook_older_than_4_5_gets_cell_ids_as_nbformat_upgrades_it(tmp_path):
+    """Colab saves nbformat 4.0, whose schema has no cell ids: giving its cells ids upgrades it to
+    4.5 as nbformat.v4.upgrade does (fresh ids aside), and what we write is valid and nbformat's."""
+    data = json.loads(nbformat.writes(_rich_notebook()))
+    data["nbformat_minor"] = 0
+    for cell in data["cells"]:
+        del cell["id"]
+    path = tmp_path / "colab.ipynb"
+    path.write_text(json.dumps(data))
+    ours, theirs = notebooks.read(path), nbformat.read(path, as_version=4)
+    assert ours == theirs and ours.nbformat_minor == 0
+    notebooks.with_cell_ids(ours)
+    nbformat.v4.upgrade(theirs)
+    ids = [cell.pop("id") for cell in ours.cells]
+    assert [cell.pop("id") for cell in theirs.cells] != ids  # fresh ids, either way
+    assert ours == theirs and ours.nbformat_minor == 5 and ours.metadata.orig_nbformat_minor == 0
+    assert len(set(ids)) == len(ids) and all(re.fullmatch("[0-9a-f]{8}", i) for i in ids)
+    for cell, cell_id in zip(theirs.cells, ids, strict=True):
+        cell.id = cell_id
+    for cell, cell_id in zip(ours.cells, ids, strict=True):
+        cell.id = cell_id
+    assert notebooks.writes(ours) == nbformat.writes(theirs)
+    nbformat.validate(json.loads(notebooks.writes(ours)))
+    # a 4.5 notebook keeps its ids; a cell added without one gets one
+    ours.cells.append(notebooks.as_node({"cell_type": "markdown", "metadata": {}, "source": "added"}))
+    notebooks.with_cell_ids(ours)
+    assert [cell.id for cell in ours.cells[:-1]] == ids and re.fullmatch("[0-9a-f]{8}", ours.cells[-1].id)
 
 
 def test_submission_discovery_and_matching(tmp_path):

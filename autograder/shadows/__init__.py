@@ -10,9 +10,9 @@ safe: each is compared with its library by a test, on the version named here.
 +=================+======================================+=================+==========================================+
 | notebook_format | nbformat: reads/writes of a version  | nbformat 5.11.1 | no schema validation when reading        |
 |                 | 4 notebook (its layout on disk),     |                 | (autograder.notebooks' guarded reader    |
-|                 | NotebookNode (from_dict), v4.upgrade |                 | checks what the grader reads); cell ids  |
-|                 | of a 4.0-4.4 notebook,               |                 | are 8 hex digits of `secrets`            |
-|                 | random_cell_id                       |                 | (nbformat's: of a uuid4)                 |
+|                 | NotebookNode (from_dict), v4.upgrade |                 | checks what the grader reads)            |
+|                 | of a 4.0-4.4 notebook,               |                 |                                          |
+|                 | random_cell_id                       |                 |                                          |
 +-----------------+--------------------------------------+-----------------+------------------------------------------+
 | gradebook_rows  | nbgrader.api.Gradebook: the rows     | nbgrader 0.9.6  | sqlite3, no SQLAlchemy; one transaction  |
 |                 | add_student and add_submission make, | (alembic        | per batch, a savepoint per result; a     |
@@ -24,12 +24,17 @@ safe: each is compared with its library by a test, on the version named here.
 |                 | CheckCellMetadata (what autograde    |                 | OverwriteCells.add_missing_cells is      |
 |                 | does before it runs a notebook)      |                 | False by default; it is not read)        |
 +-----------------+--------------------------------------+-----------------+------------------------------------------+
+| timestamps      | nbgrader.utils.parse_utc;            | nbgrader 0.9.6  | whatever dateutil raises on a student's  |
+|                 | SQLAlchemy's DATETIME and Interval   |                 | timestamp.txt is a ValueError            |
+|                 | columns on SQLite                    |                 |                                          |
++-----------------+--------------------------------------+-----------------+------------------------------------------+
 
-Tests: tests/test_notebooks.py (reading and writing against nbformat), tests/test_sanitize.py
-(against nbgrader's preprocessors on tampered notebooks), tests/test_gradebook_rows.py (the rows
-against nbgrader's API, table by table), tests/test_shadows.py (another installed version: grading
-goes through the libraries). To move to a new version of a library: run those tests with it
-installed, fix what differs, and update `CHECKED`.
+Tests: tests/test_notebooks.py (reading, writing and upgrading against nbformat),
+tests/test_sanitize.py (against nbgrader's preprocessors on tampered notebooks),
+tests/test_gradebook_rows.py (the rows against nbgrader's API, table by table; the times against
+nbgrader's parse_utc), tests/test_shadows.py (another installed version: grading goes through the
+libraries, with the same gradebook rows and autograded notebooks). To move to a new version of a
+library: pin it, run those tests, fix what differs, and update `CHECKED`.
 
 `in_force` decides, per library, from the version installed: the callers (``autograder.notebooks``,
 ``autograder.gradebook``) use a shadow only when it is in force and the library otherwise. A
