@@ -15,6 +15,7 @@ Outside (never visible in the sandbox):
 
 - :mod:`~autograder.sandbox.environment`: the file system the sandbox sees (stdlib and NumPy only);
 - :mod:`~autograder.sandbox.launch`: the bubblewrap or rlimits command that starts a server;
+- :mod:`~autograder.sandbox.seccomp`: the system calls the kernel refuses to the whole sandbox;
 - :mod:`~autograder.sandbox.policy`: the static policy, applied to the code before anything runs;
 - :mod:`~autograder.sandbox.runner`: the grader's side of a server (send a job, answer, survive).
 """
@@ -24,7 +25,7 @@ import importlib
 __all__ = ["Foreign", "call_traced", "decode", "digest", "encode"]
 
 _SUBMODULES = frozenset({"wire", "tracer", "child", "server", "launch", "policy", "removal", "standins", "runner",
-                         "ready_made", "environment"})
+                         "ready_made", "environment", "seccomp"})
 #: Names this package lends from its modules, loaded on first use: importing the package costs
 #: nothing, so a grading run can start its sandbox before it imports NumPy itself.
 _LENT = {"call_traced": "tracer", "Foreign": "wire", "decode": "wire", "digest": "wire", "encode": "wire"}

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import CourseError
-from autograder.sandbox import environment
+from autograder.sandbox import environment, seccomp
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding autograder/
 #: The only grader modules the sandbox sees (standard library and NumPy only).
@@ -70,6 +70,7 @@ class Launch:
     cwd: str
     level: str
     cleanup: str | None = None  # a temporary folder to remove when the server stops
+    pass_fds: tuple[int, ...] = ()  # descriptors the launcher reads (the seccomp filter), closed once started
 
 
 def _environment(home: str) -> dict[str, str]:
@@ -152,11 +153,14 @@ def spawn_server(requested: str = "auto") -> tuple[Launch, subprocess.Popen]:
     try:
         process = subprocess.Popen(launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, env=launch.env, cwd=launch.cwd,
-                                   start_new_session=True)
+                                   start_new_session=True, pass_fds=launch.pass_fds)
     except OSError:
         if launch.cleanup:
             shutil.rmtree(launch.cleanup, ignore_errors=True)
         raise
+    finally:
+        for fd in launch.pass_fds:
+            os.close(fd)
     return launch, process
 
 
@@ -224,7 +228,11 @@ def server_launch(requested: str = "auto") -> Launch:
                  _bootstrap(environment.sandbox_path("bubblewrap", SANDBOX_ROOT)), "serve", "--pid-namespace"]
         if root:
             argv += ["--drop-privileges"]
-        return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen)
+        rules = seccomp.filter_fd()
+        if rules is not None:
+            argv[1:1] = ["--seccomp", str(rules)]
+        return Launch(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/", chosen,
+                      pass_fds=(rules,) if rules is not None else ())
     home = tempfile.mkdtemp(prefix="autograder-worker-")
     os.chmod(home, 0o711)
     site = environment.numpy_only_site(home)
@@ -281,6 +289,8 @@ def _guarantees(chosen: str, root: bool, own_uid: bool) -> list[tuple[bool, str]
         (wrapped, "no view of source/, the gradebook, the grader's cases or other submissions"),
         (wrapped, "no network; own pid, IPC and UTS namespaces; the grader cannot be seen or signalled"),
         (wrapped, "an empty private folder per graded function, in a size-limited /tmp, removed after it"),
+        (wrapped and seccomp.available(), "the kernel refuses System V IPC, message queues, ptrace, new namespaces "
+                                          "and mounts (seccomp): nothing outlives a process even for native code"),
         (own_uid, "each graded function's process runs as a uid of its own: it cannot write its own memory "
                   "(/proc/self/mem) or reach another process's files"
                   + ("" if root else " (needs the grader to run as root)")),

@@ -663,6 +663,29 @@ def test_the_process_cannot_rewrite_its_own_memory(tmp_path, ctx):
         feedback(result, "conv1d")
 
 
+@BWRAP
+def test_the_kernel_refuses_what_only_native_code_could_ask_for():
+    """Native code (NumPy's raw memory access makes it conceivable) could use kernel objects that
+    outlive a process (System V IPC) or other processes' memory: the sandbox's seccomp filter makes
+    the kernel refuse them. Probed with a call Python can still make at start-up (memfd_create),
+    in the sandbox exactly as the server is launched."""
+    from autograder.sandbox import launch as launching
+
+    started = launching.server_launch("bubblewrap")
+    argv = list(started.argv)
+    probe = ("import os, errno\n"
+             "try:\n    os.memfd_create('probe')\n    print('MADE')\n"
+             "except OSError as exc:\n    print('REFUSED', errno.errorcode[exc.errno])\n")
+    at = argv.index("-c")
+    argv[at + 1:] = [probe]
+    try:
+        done = subprocess.run(argv, pass_fds=started.pass_fds, capture_output=True, text=True, timeout=60)
+    finally:
+        for fd in started.pass_fds:
+            os.close(fd)
+    assert done.stdout.strip() == "REFUSED EPERM", (done.stdout, done.stderr)
+
+
 def test_honest_cells_that_import_scipy_to_compare_still_run(tmp_path, ctx, server):
     """A scratch cell that imports SciPy and torch (to compare, outside the graded functions) and
     uses numpy.testing, numpy.ma and numpy.polynomial (imported after start-up, from source) runs;
