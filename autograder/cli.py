@@ -145,14 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             from autograder.report import run_report
 
             return run_report(find_course_root(), get_assignment(args.assignment), args.html, args.csv)
-        if args.command == "release":
-            from autograder.demo import release
+        # "release": the parser accepts no other command
+        from autograder.demo import release
 
-            return release(find_course_root(), args.assignments or list(ASSIGNMENTS))
+        return release(find_course_root(), args.assignments or list(ASSIGNMENTS))
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 2
 
 
 def _grade(args) -> int:
@@ -204,47 +203,9 @@ def _grade_with(args, root, assignment, warm) -> int:
     if args.json:
         print(summary, file=sys.stderr)
     else:
+        from autograder.feedback.scores import format_table
+
         print(format_table(results, results.hand_grades))
         print(summary)
     return 0 if all(r.status == "graded" for r in results) else 1
 
-
-def format_table(results: list[NotebookResult], hand_grades: dict[str, dict[str, float]] | None = None) -> str:
-    """A per-student, per-function score table; questions graded by hand in the formgrader show
-    their grade (and count in the total); reasons for errors follow the table in full."""
-    if not results:
-        return "no results"
-    hand_grades = hand_grades or {}
-    names = [e.name for e in results[0].exercises]
-    header = ["student", *names, "total", "status"]
-    rows, reasons = [], []
-    for result in sorted(results, key=lambda r: (r.student, r.path)):
-        scores = {e.name: e for e in result.exercises}
-        by_hand = hand_grades.get(result.student, {}) if result.status == "graded" else {}
-        total = result.score
-        cells = [result.student]
-        for name in names:
-            exercise = scores.get(name)
-            if exercise is None:
-                cells.append("")
-            elif exercise.score is None and name in by_hand:
-                cells.append(f"{by_hand[name]:g}/{exercise.max_score:g}")
-                total += by_hand[name]
-            elif exercise.score is None:
-                cells.append(f"-/{exercise.max_score:g}")
-            else:
-                cells.append(f"{exercise.score:g}/{exercise.max_score:g}")
-        cells += [f"{round(total, 4):g}/{result.max_score:g}", "graded" if result.status == "graded" else
-                  f"error ({len(reasons) + 1})"]
-        if result.status != "graded":
-            reasons.append(f"({len(reasons) + 1}) {result.student}, {result.path}: {result.error}")
-        rows.append(cells)
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    if any(hand_grades.get(r.student) for r in results if r.status == "graded"):
-        lines.append("(written questions show the grades given by hand in the formgrader)")
-    if reasons:
-        lines += ["", "not graded:", *(f"  {reason}" for reason in reasons)]
-    return "\n".join(lines)

@@ -1,7 +1,13 @@
 """Comparing what a student's function did with what the reference did, on one case.
 
-Both sides are *outcomes*: the plain-data dicts made by :func:`autograder.sandbox.call_traced`.
-The comparison never calls a method of a student's object: values arrive already decoded.
+Both sides are :class:`~autograder.verdicts.CaseOutcome`s, decoded once from the sandbox's wire
+form (a caller holding the wire form may pass it as it is: it is decoded here). The comparison never
+calls a method of a student's object. A failed comparison is a typed
+:class:`~autograder.verdicts.Failure` (kind, expected and actual summaries, the first wrong index):
+no sentence is made here (autograder.feedback makes them).
+
+The tolerances of every comparison of values, here and in the diagnoses, are :data:`RTOL` and
+:data:`ATOL` (the notebooks' visible checks use the same; tests/test_compare.py checks they agree).
 """
 
 from __future__ import annotations
@@ -10,57 +16,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder import sandbox
+from autograder.verdicts import CaseOutcome, Failure, FailureKind, Summary, student_text
 
-RTOL = 1e-6  # the notebooks' visible checks use the same tolerances
+RTOL = 1e-6
 ATOL = 1e-9
 
 
 @dataclass(frozen=True)
 class Verdict:
     passed: bool
-    detail: str = ""
+    failure: Failure | None = None  # why it failed (without the case: the judge adds that)
 
 
-def value_of(outcome: dict):
-    """The returned value; one that does not decode (malformed data from the sandbox) stands as a
-    foreign object, so it is judged wrong like any other unreadable answer."""
-    try:
-        return sandbox.decode(outcome["value"])
-    except (ValueError, TypeError):
-        return sandbox.Foreign("malformed value")
+def outcome_of(outcome) -> CaseOutcome:
+    """`outcome` decoded (a CaseOutcome is returned as it is)."""
+    return outcome if isinstance(outcome, CaseOutcome) else CaseOutcome.from_wire(outcome)
 
 
-def describe(value) -> str:
-    """A short description of a value for feedback (never the reference's full output)."""
-    if isinstance(value, sandbox.Foreign):
-        return f"a {value.type_name} object"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, np.generic):
-        return f"numpy.{type(value).__name__} {number(value)}"
-    if isinstance(value, float):
-        return f"float {number(value)}"
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) < 60 else text[:57] + '...'}"
-
-
-def compare(student: dict, reference: dict, result_kind: str, any_error: bool = False) -> Verdict:
-    if reference["kind"] == "raised":
-        expected = reference["exc_types"][0]
-        if student["kind"] == "raised":
-            names = student["exc_types"]
+def compare(student, reference, result_kind: str, any_error: bool = False) -> Verdict:
+    student, reference = outcome_of(student), outcome_of(reference)
+    if not reference.returned:
+        expected = reference.raised
+        want = "" if any_error else expected
+        if not student.returned:
+            names = student.exc_types
             refused = any_error and "Exception" in names and "NotImplementedError" not in names
             if expected in names or refused:
                 return Verdict(True)
-            want = "an exception" if any_error else expected
-            return Verdict(False, f"expected {want}, got {names[0]}: {student['message'][:200]}")
-        want = "an exception" if any_error else expected
-        return Verdict(False, f"expected {want} to be raised, but it returned "
-                              f"{describe(value_of(student))}")
-    if student["kind"] == "raised":
-        return Verdict(False, f"raised {student['exc_types'][0]}: {student['message'][:300]}")
-    return compare_values(value_of(student), value_of(reference), result_kind)
+            return Verdict(False, Failure(FailureKind.WRONG_EXCEPTION, exception=want,
+                                          raised=student_text(names[0]), message=student_text(student.message, 200)))
+        return Verdict(False, Failure(FailureKind.NOT_RAISED, exception=want, actual=Summary.of(student.value)))
+    if not student.returned:
+        return Verdict(False, Failure(FailureKind.RAISED, raised=student_text(student.raised),
+                                      message=student_text(student.message, 300)))
+    return compare_values(student.value, reference.value, result_kind)
 
 
 def compare_values(actual, expected, result_kind: str) -> Verdict:
@@ -68,17 +57,21 @@ def compare_values(actual, expected, result_kind: str) -> Verdict:
         return _compare_arrays(actual, expected, result_kind)
     if result_kind == "int":
         if type(actual) is not int:
-            return Verdict(False, f"expected a Python int ({shown(expected)}), got {describe(actual)}")
+            return _failed(FailureKind.NOT_INT, expected, actual)
         return _equal(actual, expected)
     if result_kind == "int-tuple":
         if type(actual) is not tuple:
-            return Verdict(False, f"expected a tuple of ints {expected!r}, got {describe(actual)}")
+            return _failed(FailureKind.NOT_TUPLE, expected, actual)
         bad = [item for item in actual if not _is_int(item)]
         if bad:
-            return Verdict(False, f"expected a tuple of ints {shown(expected)}, got {shown(actual)} "
-                                  f"(contains {describe(bad[0])})")
+            return Verdict(False, Failure(FailureKind.NOT_INTS, expected=Summary.of(expected),
+                                          actual=Summary.of(actual), bad=Summary.of(bad[0])))
         return _equal(tuple(int(item) for item in actual), expected)
     raise ValueError(f"unknown result kind {result_kind!r}")
+
+
+def _failed(kind: FailureKind, expected, actual, **more) -> Verdict:
+    return Verdict(False, Failure(kind, expected=Summary.of(expected), actual=Summary.of(actual), **more))
 
 
 def _is_int(value) -> bool:
@@ -88,7 +81,7 @@ def _is_int(value) -> bool:
 def _equal(actual, expected) -> Verdict:
     if actual == expected:
         return Verdict(True)
-    return Verdict(False, f"expected {shown(expected)}, got {shown(actual)}")
+    return _failed(FailureKind.UNEQUAL, expected, actual)
 
 
 def shown(value) -> str:
@@ -103,17 +96,16 @@ def shown(value) -> str:
 
 def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
     if not isinstance(actual, np.ndarray):
-        return Verdict(False, f"expected a numpy array of shape {expected.shape}, got {describe(actual)}")
+        return _failed(FailureKind.NOT_ARRAY, expected, actual)
     if actual.shape != expected.shape:
-        return Verdict(False, f"expected shape {expected.shape}, got {actual.shape}")
+        return _failed(FailureKind.SHAPE, expected, actual)
     if actual.dtype.kind not in "biufc":
-        return Verdict(False, f"expected numbers, got an array of dtype {actual.dtype}")
+        return _failed(FailureKind.NOT_NUMBERS, expected, actual)
     if result_kind == "float-array" and actual.dtype.kind != "f":
-        return Verdict(False, f"expected a float array, got dtype {actual.dtype} "
-                              "(integer results truncate fractions)")
+        return _failed(FailureKind.NOT_FLOAT, expected, actual)
     if result_kind == "exact-array":
         if actual.dtype != expected.dtype:
-            return Verdict(False, f"expected dtype {expected.dtype}, got {actual.dtype}")
+            return _failed(FailureKind.DTYPE, expected, actual)
         close = (actual == expected) | (np.isnan(actual) & np.isnan(expected)
                                         if actual.dtype.kind in "fc" else False)
     else:
@@ -124,9 +116,9 @@ def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
     if close.all():
         return Verdict(True)
     position = tuple(int(i) for i in np.argwhere(~close)[0])
-    wrong = int((~close).sum())
-    return Verdict(False, f"values differ: first at index {position}, expected {_num(expected[position])}, "
-                          f"got {_num(actual[position])} ({wrong} of {close.size} values wrong)")
+    return Verdict(False, Failure(FailureKind.VALUES, expected=Summary.of(expected[position]),
+                                  actual=Summary.of(actual[position]), index=position,
+                                  wrong=int((~close).sum()), size=int(close.size)))
 
 
 def number(value) -> str:
@@ -146,19 +138,18 @@ def number(value) -> str:
     return np.format_float_scientific(value, precision=4, unique=True, trim="0")
 
 
-def _num(value) -> str:
-    return number(value)
-
-
 def same_values(a, b) -> bool:
-    """Loose equality used by the diagnoses: same shape and numerically equal, whatever the dtype."""
+    """The equality of the diagnoses: same shape and numerically equal (within RTOL and ATOL),
+    whatever the dtype."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
             return False
         if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
             return False
-        return bool(np.allclose(a.astype(float), b.astype(float), rtol=1e-6, atol=1e-8, equal_nan=True))
-    if isinstance(a, sandbox.Foreign) or isinstance(b, sandbox.Foreign):
+        return bool(np.allclose(a.astype(float), b.astype(float), rtol=RTOL, atol=ATOL, equal_nan=True))
+    from autograder.sandbox import wire
+
+    if isinstance(a, wire.Foreign) or isinstance(b, wire.Foreign):
         return False
     try:
         return bool(a == b)

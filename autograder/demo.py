@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from autograder import gradebook, sample_class, schedule
-from autograder.cli import format_table
 from autograder.course import ASSIGNMENTS, CourseError, get_assignment
+from autograder.feedback.scores import format_table
 from autograder.grading import Limits
 from autograder.sandbox import doctor
 from autograder.submissions import find

@@ -2,8 +2,9 @@
 
 Each mistake is described by the *wrong* output it produces, computed from the reference solution
 on modified inputs (a flipped kernel, a swapped padding, a dropped stride...). When a student's
-wrong answer equals one of these, the feedback names the mistake in plain words. Nothing here
-stores an expected output: it is all derived from the reference at grading time.
+wrong answer equals one of these, the verdict names the mistake by its id (and the parameters of
+its words); autograder.feedback.causes holds the words. Nothing here stores an expected output: it
+is all derived from the reference at grading time.
 """
 
 from __future__ import annotations
@@ -14,27 +15,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.cases import Case
-from autograder.compare import same_values
+from autograder.compare import ATOL, RTOL, same_values
+
+#: The parameters that make a cause another mistake (its title names them), not only other advice:
+#: "bias added once per input channel" and "bias added 7 times" are two causes.
+TITLE_PARAMS = frozenset({"times", "loops"})
 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A likely cause of a wrong answer. `specific` causes (the answer equals what one named mistake
-    produces) outrank generic ones (read off the output's shape alone)."""
+    """A likely cause of a wrong answer: the mistake's id and its words' parameters ((name, value)
+    pairs). `specific` causes (the answer equals what one named mistake produces) outrank generic
+    ones (read off the output's shape alone)."""
 
-    title: str
-    advice: str
+    id: str
+    params: tuple = ()
     specific: bool = True
 
-    def __str__(self) -> str:
-        return f"{self.title}: {self.advice}"
+    @property
+    def key(self) -> tuple:
+        """What tells one cause from another (for counting and ranking)."""
+        return (self.id, *((k, v) for k, v in self.params if k in TITLE_PARAMS))
 
 
 @dataclass(frozen=True)
 class Mistake:
-    title: str
-    advice: str
+    id: str
     wrong_output: Callable[[dict[str, Callable], Case], object]
+    params: tuple = ()
 
 
 def _call(refs, name, case: Case, **changes):
@@ -106,38 +114,17 @@ def _truncated(name):
     return wrong
 
 
-FLIP = ("flipped kernel",
-        "your output equals the result with the kernel flipped on both axes, i.e. the mathematical "
-        "convolution; {fn} must use kernel[a, b] as it is: out[i, j] = sum image[i+a, j+b] * kernel[a, b]")
-NO_FLIP = ("kernel not flipped",
-           "your output equals the cross-correlation (conv2d); convolution flips the kernel on both axes "
-           "first (kernel[::-1, ::-1])")
-ONE_AXIS = ("kernel flipped on one axis only",
-            "your output matches a kernel flipped along a single axis; the flip, where there is one, is on both")
-TRUNCATED = ("integer truncation",
-             "your result equals the correct one with the fractions cut off: compute in floating point "
-             "(e.g. image.astype(float)) and return a float array")
-CAST = ("result stored in the image's integer dtype",
-        "your values equal the correct ones converted to the image's integer dtype: compute and return "
-        "the result as float, whatever the image's dtype")
-WRAP = ("uint8 wrap-around",
-        "your values equal the correct ones modulo 256: uint8 arithmetic wraps around above 255; convert "
-        "the image to float (or int64) before multiplying")
-
-
 def _image_mistakes(name: str, flipped: bool) -> tuple[Mistake, ...]:
-    base = (Mistake(*NO_FLIP, _kernel_variant(name, lambda k: k[::-1, ::-1])) if flipped
-            else Mistake(FLIP[0], FLIP[1].format(fn=name), _kernel_variant(name, lambda k: k[::-1, ::-1])))
+    base = (Mistake("kernel-not-flipped", _kernel_variant(name, lambda k: k[::-1, ::-1])) if flipped
+            else Mistake("flipped-kernel", _kernel_variant(name, lambda k: k[::-1, ::-1]), (("function", name),)))
     return (
         base,
-        Mistake(*ONE_AXIS, _kernel_variant(name, lambda k: k[::-1, :])),
-        Mistake(*ONE_AXIS, _kernel_variant(name, lambda k: k[:, ::-1])),
-        Mistake("kernel transposed (height and width swapped)",
-                "your output matches the kernel's transpose: kernel rows go with image rows, columns with columns",
-                _kernel_variant(name, lambda k: k.T)),
-        Mistake(*WRAP, _wrapped_uint8(name)),
-        Mistake(*CAST, _cast_to_input_dtype(name)),
-        Mistake(*TRUNCATED, _truncated(name)),
+        Mistake("kernel-flipped-one-axis", _kernel_variant(name, lambda k: k[::-1, :])),
+        Mistake("kernel-flipped-one-axis", _kernel_variant(name, lambda k: k[:, ::-1])),
+        Mistake("kernel-transposed", _kernel_variant(name, lambda k: k.T)),
+        Mistake("uint8-wrap", _wrapped_uint8(name)),
+        Mistake("integer-dtype", _cast_to_input_dtype(name)),
+        Mistake("integer-truncation", _truncated(name)),
     )
 
 
@@ -273,86 +260,53 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "conv2d": _image_mistakes("conv2d", flipped=False),
     "convolve2d": _image_mistakes("convolve2d", flipped=True),
     "conv1d": (
-        Mistake("mode ignored",
-                "your output is the 'full' result although another mode was asked for: 'same' keeps "
-                "max(n, k) values from the middle of full, 'valid' only the positions where the shorter "
-                "input fits completely",
-                _conv1d_mode_ignored),
-        Mistake("'same' window off by one for even kernels",
-                "for an even kernel numpy keeps full[(k - 1) // 2 : (k - 1) // 2 + n]; you started at k // 2",
-                _conv1d_same_shifted),
-        Mistake("no swap when the kernel is longer than the signal",
-                "numpy.convolve swaps the two inputs when the kernel is longer, so 'same' has the longer "
-                "length and 'valid' is never empty",
-                _conv1d_no_swap),
-        Mistake("kernel not flipped",
-                "your output equals the correlation; convolution flips the kernel (kernel[::-1])",
+        Mistake("conv1d-mode-ignored", _conv1d_mode_ignored),
+        Mistake("conv1d-same-shifted", _conv1d_same_shifted),
+        Mistake("conv1d-no-swap", _conv1d_no_swap),
+        Mistake("conv1d-not-flipped",
                 lambda refs, case: refs["conv1d"](np.asarray(case.args[0]), np.asarray(case.args[1])[::-1],
                                                   *case.args[2:], **case.kwargs)),
     ),
     "conv_output_size": (
-        Mistake("ceiling instead of floor",
-                "the last window must fit completely: use floor division (//), not ceil",
-                _conv_output_size_ceil),
-        Mistake("dilation ignored", "a dilated kernel covers d * (k - 1) + 1 pixels",
-                _size_formula_variant("conv_output_size", dilation=1)),
-        Mistake("stride ignored", "with stride s only every s-th window position is used: divide by s",
-                _size_formula_variant("conv_output_size", stride=1)),
-        Mistake("padding added on one side only", "padding p adds p zeros at *each* end: n + 2p",
-                _conv_output_size_one_side),
+        Mistake("size-ceiling", _conv_output_size_ceil),
+        Mistake("dilation-ignored", _size_formula_variant("conv_output_size", dilation=1)),
+        Mistake("size-stride-ignored", _size_formula_variant("conv_output_size", stride=1)),
+        Mistake("size-padding-one-side", _conv_output_size_one_side),
     ),
     "conv_output_shape": (
-        Mistake("height and width swapped", "return (H_out, W_out): rows first, then columns",
+        Mistake("shape-swapped",
                 lambda refs, case: tuple(reversed(refs["conv_output_shape"](*case.args, **case.kwargs)))),
     ),
     "same_padding": (
-        Mistake("extra pixel on the wrong side",
-                "when the total padding is odd, the extra pixel goes after (bottom/right): before = total // 2",
-                _swap_sides),
-        Mistake("stride ignored", "with stride s the output must have ceil(n / s) pixels, which changes the total",
-                _size_formula_variant("same_padding", stride=1)),
-        Mistake("dilation ignored", "a dilated kernel covers d * (k - 1) + 1 pixels",
-                _size_formula_variant("same_padding", dilation=1)),
+        Mistake("same-extra-pixel", _swap_sides),
+        Mistake("same-stride-ignored", _size_formula_variant("same_padding", stride=1)),
+        Mistake("dilation-ignored", _size_formula_variant("same_padding", dilation=1)),
     ),
     "zero_pad": (
-        Mistake("dtype not kept", "allocate the output with dtype=image.dtype (np.zeros defaults to float64)",
-                _pad_float),
-        Mistake("padding axes swapped",
-                "the first pair pads rows (top, bottom), the second columns (left, right)", _pad_axes_swapped),
-        Mistake("padding sides swapped", "each pair is (before, after): top then bottom, left then right",
-                _pad_sides_swapped),
+        Mistake("pad-dtype", _pad_float),
+        Mistake("pad-axes-swapped", _pad_axes_swapped),
+        Mistake("pad-sides-swapped", _pad_sides_swapped),
     ),
     "transposed_conv_output_size": (
-        Mistake("output_padding ignored", "add output_padding to the size",
-                _size_formula_variant("transposed_conv_output_size", output_padding=0)),
-        Mistake("dilation ignored", "the kernel term is d * (k - 1)",
-                _size_formula_variant("transposed_conv_output_size", dilation=1)),
+        Mistake("output-padding-ignored", _size_formula_variant("transposed_conv_output_size", output_padding=0)),
+        Mistake("transposed-dilation-ignored", _size_formula_variant("transposed_conv_output_size", dilation=1)),
     ),
     "strided_conv2d": (
-        Mistake("stride ignored", "with stride s, output pixel i reads input rows starting at i * s",
-                _size_formula_variant("strided_conv2d", stride=1)),
-        Mistake("dilation ignored", "with dilation d, kernel tap a reads row i * s + a * d",
-                _size_formula_variant("strided_conv2d", dilation=1)),
-        Mistake("'same' extra pixel on the wrong side",
-                "for an even kernel (or a stride) the odd extra padding pixel goes after (bottom/right)",
-                _strided_same_before),
-        Mistake("padding on one side only", "an int or (h, w) padding adds zeros on both sides of its axis",
-                _strided_pad_one_side),
-        Mistake(FLIP[0], FLIP[1].format(fn="strided_conv2d"),
-                _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1])),
+        Mistake("strided-stride-ignored", _size_formula_variant("strided_conv2d", stride=1)),
+        Mistake("strided-dilation-ignored", _size_formula_variant("strided_conv2d", dilation=1)),
+        Mistake("strided-same-extra-pixel", _strided_same_before),
+        Mistake("strided-pad-one-side", _strided_pad_one_side),
+        Mistake("flipped-kernel", _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1]),
+                (("function", "strided_conv2d"),)),
     ),
     "conv_forward": (
-        Mistake("bias ignored", "add bias[o] to every pixel of output channel o", _bias_ignored),
-        Mistake("bias added along the wrong axis",
-                "bias has one value per output channel: broadcast it as bias[None, :, None, None]",
-                _bias_last_axis),
-        Mistake("flipped kernels", "conv_forward is a cross-correlation, like torch's conv2d: no flip",
-                _forward_flipped),
-        Mistake("stride ignored", "with stride s output pixel i reads rows from i * s",
-                _size_formula_variant("conv_forward", stride=1)),
+        Mistake("bias-ignored", _bias_ignored),
+        Mistake("bias-wrong-axis", _bias_last_axis),
+        Mistake("forward-flipped-kernels", _forward_flipped),
+        Mistake("forward-stride-ignored", _size_formula_variant("conv_forward", stride=1)),
     ),
     "max_pool2d": (
-        Mistake("stride defaults to 1", "when stride is None the windows do not overlap: stride = size",
+        Mistake("pool-stride-default",
                 lambda refs, case: _call(refs, "max_pool2d", case, stride=1)
                 if case.kwargs.get("stride") is None else None),
     ),
@@ -372,19 +326,15 @@ def _bias_repeated(refs, case: Case, actual, expected) -> Diagnosis | None:
     residual = actual.astype(float) - plain
     times = float(np.sum(residual * per_channel) / np.sum(per_channel * per_channel))
     m = round(times)
-    if m in (0, 1) or not np.allclose(residual, m * per_channel, rtol=1e-6, atol=1e-8):
+    if m in (0, 1) or not np.allclose(residual, m * per_channel, rtol=RTOL, atol=ATOL):
         return None
     (n, c_in), (_, _, kh, kw) = np.shape(case.args[0])[:2], np.shape(case.args[1])
-    loops = [("input channel", c_in), ("kernel row", kh), ("kernel column", kw), ("image in the batch", n)]
+    loops = [("input-channel", c_in), ("kernel-row", kh), ("kernel-column", kw), ("batch-image", n)]
     if kh > 1 and kw > 1:
-        loops.append(("kernel tap", kh * kw))
+        loops.append(("kernel-tap", kh * kw))
     if kh * kw > 1:
-        loops.append(("input channel and kernel tap", c_in * kh * kw))
-    matches = [f"once per {name}" for name, count in loops if count == m]
-    how = " or ".join(matches) if matches else f"{m} times"
-    return Diagnosis(f"bias added {how}",
-                     f"it was added {m} times; add bias[o] once to every pixel of output channel o, after "
-                     "the sums over input channels and kernel taps")
+        loops.append(("channel-and-tap", c_in * kh * kw))
+    return Diagnosis("bias-repeated", (("times", m), ("loops", tuple(name for name, count in loops if count == m))))
 
 
 #: Mistakes recognised from the answer itself rather than by recomputing a wrong output.
@@ -405,13 +355,13 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
             continue
         if isinstance(wrong, CutOff):
             if wrong.differs_from_exact() and wrong.matches(actual):
-                _add(found, Diagnosis(mistake.title, mistake.advice))
+                _add(found, Diagnosis(mistake.id, mistake.params))
             continue
         if wrong is None or _identical(wrong, expected):
             continue
         # A mistake that only changes the dtype must match the dtype too; others match on values.
         if _identical(actual, wrong) if same_values(wrong, expected) else same_values(actual, wrong):
-            _add(found, Diagnosis(mistake.title, mistake.advice))
+            _add(found, Diagnosis(mistake.id, mistake.params))
     for detector in DETECTORS.get(function, ()):
         try:
             diagnosis = detector(refs, case, actual, expected)
@@ -425,23 +375,23 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
 
 
 def _add(found: list[Diagnosis], diagnosis: Diagnosis) -> None:
-    if all(str(d) != str(diagnosis) for d in found):
+    if diagnosis not in found:
         found.append(diagnosis)
 
 
 def best(candidates: list[list[Diagnosis]]) -> Diagnosis | None:
     """The one cause to tell a student, given the diagnoses of each failing group: specific before
     generic, then the one that explains the most failing groups, then the first seen."""
-    counts: dict[str, int] = {}
-    first: dict[str, tuple[int, Diagnosis]] = {}
+    counts: dict[tuple, int] = {}
+    first: dict[tuple, tuple[int, Diagnosis]] = {}
     for group in candidates:
-        for title in {diagnosis.title for diagnosis in group}:
-            counts[title] = counts.get(title, 0) + 1
+        for key in {diagnosis.key for diagnosis in group}:
+            counts[key] = counts.get(key, 0) + 1
         for diagnosis in group:
-            first.setdefault(diagnosis.title, (len(first), diagnosis))
+            first.setdefault(diagnosis.key, (len(first), diagnosis))
     if not first:
         return None
-    _, diagnosis = min(first.values(), key=lambda item: (not item[1].specific, -counts[item[1].title], item[0]))
+    _, diagnosis = min(first.values(), key=lambda item: (not item[1].specific, -counts[item[1].key], item[0]))
     return diagnosis
 
 
@@ -452,29 +402,27 @@ def _identical(a, b) -> bool:
     return same_values(a, b)
 
 
-def _shape_diagnoses(actual, expected) -> list[tuple[str, str]]:
+def _shape_diagnoses(actual, expected) -> list[tuple[str, tuple]]:
+    """Generic causes read off the answer's type or shape: (id, parameters)."""
     if not (isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray)):
         if isinstance(actual, float) and isinstance(expected, int) and actual == expected:
-            return [("float instead of int", "sizes are whole numbers; use // and return int(...)")]
+            return [("float-size", ())]
         if isinstance(actual, int | np.integer) and isinstance(expected, int) and not isinstance(actual, bool):
             if type(actual) is not int and int(actual) == expected:
-                return [("numpy integer instead of int",
-                         f"return int(...) (got {type(actual).__name__})")]
+                return [("numpy-int", (("type", type(actual).__name__),))]
             if abs(int(actual) - expected) == 1:
-                return [("off by one", "count the window positions, floor((n + 2p - span) / s) + 1")]
+                return [("size-off-by-one", ())]
         if isinstance(actual, tuple) and isinstance(expected, tuple) and any(
             isinstance(v, float) for v in actual
         ):
-            return [("float instead of int", "sizes are whole numbers; use // and int(...)")]
+            return [("float-shape", ())]
         return []
     if actual.ndim != expected.ndim or actual.shape == expected.shape:
         return []
+    shapes = (("expected", tuple(expected.shape)), ("actual", tuple(actual.shape)))
     if actual.shape == expected.shape[::-1] and actual.ndim == 2:
-        return [("height and width swapped",
-                 f"the output has shape (rows, columns) = {expected.shape}, yours is {actual.shape}")]
+        return [("output-transposed", shapes)]
     differences = {a - e for a, e in zip(actual.shape, expected.shape, strict=True)}
     if differences <= {-1, 0, 1} and differences != {0}:
-        return [("off-by-one output size",
-                 f"expected {expected.shape}, got {actual.shape}; the valid output along an axis has "
-                 "n - k + 1 positions (with stride: floor((n - span) / s) + 1)")]
+        return [("output-off-by-one", shapes)]
     return []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -29,7 +28,8 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.course import SECRET, Assignment, CourseError, course_secret, get_assignment
-from autograder.results import NotebookResult
+from autograder.feedback import words
+from autograder.results import Exercise, NotebookResult
 from autograder.submissions import Submission
 
 CONFIG = "gradescope.json"
@@ -37,10 +37,7 @@ CONFIG = "gradescope.json"
 #: published, or never).
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 PACKAGE = Path(__file__).resolve().parent
-_GROUP_LINE = re.compile(r"^(\s*)\[(ok |FAIL)\]")
-WITHHELD = "details of this hidden case: {when}"
-_WHEN = {"after_due_date": "shown after the due date", "after_published": "shown once grades are published",
-         "hidden": "not shown"}
+_WHEN = words.WHEN
 
 
 @dataclass(frozen=True)
@@ -238,24 +235,15 @@ def pick_submission(course: Path, assignment: Assignment, folder: Path, student:
     return Submission(student, chosen.path, chosen.problem), notes
 
 
-def withhold_hidden_details(feedback: str, when: str) -> tuple[str, bool]:
-    """The feedback with the details (failing case, values, likely cause) of every group but the
-    first (the visible check's own inputs) replaced by one line saying when they are shown."""
-    lines, groups, indent, noted, withheld = [], 0, 0, False, False
-    for line in feedback.splitlines():
-        match = _GROUP_LINE.match(line)
-        if match:
-            groups, indent, noted = groups + 1, len(match.group(1)), False
-            lines.append(line)
-            continue
-        if groups > 1 and len(line) - len(line.lstrip()) > indent:
-            if not noted:
-                lines.append(" " * (indent + 7) + WITHHELD.format(when=_WHEN[when]))
-                noted = True
-            withheld = True
-            continue
-        lines.append(line)
-    return "\n".join(lines), withheld
+def withheld_output(exercise: Exercise, when: str) -> tuple[str, bool]:
+    """The exercise's feedback with the details of every hidden group (its failing case and values,
+    its wrong values, a likely cause no visible example shows) replaced by one line saying when
+    they are shown; and whether anything was withheld. Decided by each group's visible flag in the
+    verdict: without a verdict, only the score is shown."""
+    if exercise.verdict is None:
+        return f"{exercise.name}: {exercise.score or 0:g} / {exercise.max_score:g}", True
+    shown, withheld = words.lines(exercise.verdict, withhold=when)
+    return "\n".join(shown), withheld
 
 
 def results_json(result: NotebookResult, settings: Settings, notes: list[str], seconds: float) -> dict:
@@ -268,7 +256,7 @@ def results_json(result: NotebookResult, settings: Settings, notes: list[str], s
         output = exercise.feedback
         withheld = False
         if settings.hidden_details != "visible" and result.status == "graded":
-            output, withheld = withhold_hidden_details(exercise.feedback, settings.hidden_details)
+            output, withheld = withheld_output(exercise, settings.hidden_details)
         tests.append({"name": exercise.name, "score": exercise.score, "max_score": exercise.max_score,
                       "status": status, "output": output, "output_format": "text", "visibility": "visible"})
         if withheld:

@@ -1,159 +1,78 @@
-"""Scoring one graded function: outcomes against the reference, points per nbgrader test cell,
-and the feedback a student reads. Used by both the CLI grader and the nbgrader hidden cells."""
+"""Scoring one graded function: outcomes against the reference, points per nbgrader test cell.
+
+Used by both the CLI grader and the nbgrader hidden cells. The judge returns a
+:class:`~autograder.verdicts.FunctionVerdict` and writes no sentence: the words a student reads
+are made from the verdict by :mod:`autograder.feedback`.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder import compare, diagnose, pictures, sandbox
+from autograder import compare, diagnose, sandbox
 from autograder.cases import BuiltCase, FunctionCases
 from autograder.course import FROM_SCRATCH
+from autograder.verdicts import (
+    CaseOutcome,
+    Cause,
+    CheckVerdict,
+    Evidence,
+    Failure,
+    FailureKind,
+    FunctionVerdict,
+    GroupState,
+    GroupVerdict,
+    Problem,
+    ProblemKind,
+    student_text,
+)
+
+#: What a case without an outcome (timeout, crash) failed with, when the caller does not say.
+NO_RESULT = Failure(FailureKind.NO_RESULT)
+MUTATED = diagnose.Diagnosis("mutated-input")
 
 
-@dataclass
-class GroupResult:
-    title: str
-    points: float
-    earned: float
-    failure: str | None = None  # the first failing case and why (or why the points wait)
-    diagnoses: list[diagnose.Diagnosis] = field(default_factory=list)
-    waiting: bool = False  # passed on its own merits, held until the function returns right values
-
-
-@dataclass
-class FailedCase:
-    """A failing case with everything a picture or a table of it needs (plain values only)."""
-
-    label: str
-    cell: str
-    call: str  # e.g. "conv_output_size(7, 3, stride=2)"
-    inputs: tuple
-    expected: object
-    actual: object
-
-
-@dataclass
-class CheckResult:
-    cell: str
-    points: float
-    groups: list[GroupResult]
-
-    @property
-    def earned(self) -> float:
-        return round(sum(group.earned for group in self.groups), 4)
-
-
-@dataclass
-class FunctionResult:
-    name: str
-    checks: list[CheckResult]
-    problem: str | None = None  # a reason that overrides every case (missing, not from scratch...)
-    failed: list[FailedCase] = field(default_factory=list)  # cases answered with a wrong value, in order
-
-    @property
-    def score(self) -> float:
-        return round(sum(check.earned for check in self.checks), 4)
-
-    @property
-    def max_score(self) -> float:
-        return round(sum(check.points for check in self.checks), 4)
-
-    def feedback(self, checks: list[CheckResult] | None = None) -> str:
-        """What the student reads: a line per group of cases (of `checks`, default all)."""
-        checks = self.checks if checks is None else checks
-        earned, points = sum(c.earned for c in checks), sum(c.points for c in checks)
-        cells = "" if checks is self.checks else f" ({', '.join(c.cell for c in checks)})"
-        lines = [f"{self.name}{cells}: {_fmt(earned)} / {_fmt(points)}"]
-        if self.problem:
-            lines.append(f"  {self.problem}")
-        for check in checks:
-            for group in check.groups:
-                mark = "wait" if group.waiting else "ok " if group.earned == group.points else "FAIL"
-                lines.append(f"  [{mark}] {group.title} ({_fmt(group.earned)}/{_fmt(group.points)})")
-                if group.failure:
-                    lines.append(f"         {group.failure}")
-        cause = diagnose.best([group.diagnoses for check in checks for group in check.groups])
-        if cause is not None:
-            lines.append(f"  likely cause: {cause}")
-        lines.extend(self.table(checks))
-        return "\n".join(lines)
-
-    def table(self, checks: list[CheckResult] | None = None, rows: int = 6) -> list[str]:
-        """For functions returning sizes: the failing calls with expected and returned values."""
-        cells = {c.cell for c in (self.checks if checks is None else checks)}
-        failed = [f for f in self.failed if f.cell in cells and not isinstance(f.expected, np.ndarray)]
-        if not failed:
-            return []
-        body = [(f.call, compare.shown(f.expected), compare.shown(f.actual)) for f in failed[:rows]]
-        header = ("call", "expected", "returned")
-        widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
-        lines = ["  wrong values:"]
-        for row in [header, *body]:
-            padded = (text.ljust(width) for text, width in zip(row, widths, strict=True))
-            lines.append(("    " + "  ".join(padded)).rstrip())
-        if len(failed) > rows:
-            lines.append(f"    ... and {len(failed) - rows} more")
-        return lines
-
-    def first_array_failure(self) -> FailedCase | None:
-        """The first case answered with a wrong array (what the feedback picture shows)."""
-        return next((f for f in self.failed if isinstance(f.expected, np.ndarray)), None)
-
-    def figure(self) -> str | None:
-        """The feedback picture of the first wrong array, as base64 PNG (None if there is none)."""
-        failed = self.first_array_failure()
-        if failed is None:
-            return None
-        return pictures.failure_png_base64(f"{self.name}: {failed.label}", failed.inputs, failed.expected,
-                                           failed.actual)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None],
-          reference: list[dict], refs: dict[str, Callable], reference_digests: list[list],
-          problem: str | None = None, missing_reason: str = "no result") -> FunctionResult:
-    """Score a function. `student[i]` is None when case i produced no outcome (timeout, crash).
+def judge(spec: FunctionCases, built: list[BuiltCase], student: list, reference: list,
+          refs: dict[str, Callable], reference_digests: list[list], problem: Problem | None = None,
+          missing: Failure = NO_RESULT) -> FunctionVerdict:
+    """Score a function. `student[i]` is case i's outcome (a CaseOutcome, or its wire form), None
+    when it produced none (timeout, crash: it fails as `missing` says); `reference[i]` likewise.
 
     A `problem` (function not defined, ready-made convolution used...) scores every cell 0.
     """
+    student = [None if o is None else compare.outcome_of(o) for o in student]
+    reference = [compare.outcome_of(o) for o in reference]
     if problem is None and spec.function in FROM_SCRATCH:
         used = _routines_called(student)
         if used:
-            problem = ("not from scratch: the call used " + ", ".join(used[:3]) +
-                       "; this function earns no points (see the assignment's rules)")
+            problem = Problem(ProblemKind.NOT_FROM_SCRATCH, tuple(used[:3]))
     by_group: dict[tuple[str, int], list[int]] = {}
     for index, item in enumerate(built):
         by_group.setdefault((item.check, item.group), []).append(index)
-    checks, failed = [], []
+    checks, evidence = [], []
     for check in spec.checks:
         if not any(item.check == check.cell for item in built):
             continue
         groups, gated, works = [], [], False
         for group_index, group in enumerate(check.groups):
-            result = GroupResult(group.title, group.points, 0.0 if problem else group.points)
+            result = GroupVerdict(group.title, group.points, 0.0 if problem else group.points, group.visible,
+                                  GroupState.PASSED)
             indices = by_group.get((check.cell, group_index), [])
             for index in indices:
-                failure, diagnoses = _judge_case(spec, built[index], student[index], reference[index],
-                                                 refs, reference_digests[index], group, missing_reason)
+                failure, diagnoses = _judge_case(spec, built[index], student[index], reference[index], refs,
+                                                 reference_digests[index], group, missing)
                 if failure:
-                    result.earned = 0.0
-                    result.failure = f"{built[index].case.label}: {failure}"
-                    result.diagnoses = diagnoses
+                    result.earned, result.failure, result.diagnoses = 0.0, failure, diagnoses
                     if not group.check_inputs:
-                        failed.extend(_wrong_value(spec.function, built[index], student[index],
-                                                   reference[index]))
+                        evidence.extend(_wrong_array(built[index], student[index], reference[index], failure))
                     break
             if group.check_inputs:
-                gated.append((result, UNTOUCHED_WAITS))
-            elif indices and all(reference[i]["kind"] == "raised" for i in indices):
-                gated.append((result, REFUSED_WAITS))
+                gated.append((result, "untouched"))
+            elif indices and all(not reference[i].returned for i in indices):
+                gated.append((result, "refused"))
             elif not group.visible:
                 works = works or any(_right_value(spec, group, built[i], student[i], reference[i]) for i in indices)
             groups.append(result)
@@ -162,28 +81,36 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list[dict | None
         # student sees and a constant can match, do not count. Until then the points wait.
         for result, why in gated:
             if result.earned and not works:
-                result.earned, result.failure, result.waiting = 0.0, why, True
-        checks.append(CheckResult(check.cell, check.points, groups))
-    return FunctionResult(spec.function, checks, problem, failed)
+                result.earned, result.state = 0.0, GroupState.WAITING
+                result.failure = Failure(FailureKind.WAITING, reason=why)
+        for result in groups:
+            if result.state != GroupState.WAITING and result.earned != result.points:
+                result.state = GroupState.FAILED
+        checks.append(CheckVerdict(check.cell, check.points, groups))
+    return FunctionVerdict(spec.function, checks, problem, _cause(checks), evidence=evidence)
 
 
-WAITS = ("this group's points are given once the function also returns right values on hidden cases "
-         "(the visible examples alone do not count)")
-UNTOUCHED_WAITS = f"the inputs came back unchanged; {WAITS}"
-REFUSED_WAITS = f"bad input was refused as asked; {WAITS}"
+def _cause(checks: list[CheckVerdict]) -> Cause | None:
+    """The one likely cause (diagnose.best over the failing groups), and whether a visible example
+    shows it too."""
+    groups = [group for check in checks for group in check.groups]
+    best = diagnose.best([group.diagnoses for group in groups])
+    if best is None:
+        return None
+    visible = any(group.visible and any(d.key == best.key for d in group.diagnoses) for group in groups)
+    return Cause(best.id, best.params, best.specific, visible)
 
 
-def _right_value(spec: FunctionCases, group, item: BuiltCase, outcome, expected) -> bool:
+def _right_value(spec: FunctionCases, group, item: BuiltCase, outcome: CaseOutcome | None,
+                 expected: CaseOutcome) -> bool:
     """Whether `outcome` is a right value on this case, one that doing nothing cannot produce: the
     reference returned it, the function returned it too, and it is not one of the case's own
     arguments (returning the image unchanged matches zero_pad with a padding of 0)."""
-    if expected["kind"] != "returned" or not isinstance(outcome, dict) or outcome.get("kind") != "returned" \
-            or "value" not in outcome:
+    if not expected.returned or outcome is None or not outcome.returned:
         return False
     if not compare.compare(outcome, expected, spec.result, any_error=group.any_error).passed:
         return False
-    value = compare.value_of(expected)
-    return not any(_same(value, arg) for arg in [*item.case.args, *item.case.kwargs.values()])
+    return not any(_same(expected.value, arg) for arg in [*item.case.args, *item.case.kwargs.values()])
 
 
 def _same(value, arg) -> bool:
@@ -195,51 +122,62 @@ def _same(value, arg) -> bool:
         return False
 
 
-MUTATED = diagnose.Diagnosis("mutated input", "work on a copy (e.g. image = image.astype(float)) instead of "
-                                              "changing the caller's array")
-
-
-def _judge_case(spec, item: BuiltCase, outcome, expected, refs, digests, group, missing_reason):
+def _judge_case(spec, item: BuiltCase, outcome: CaseOutcome | None, expected: CaseOutcome, refs, digests, group,
+                missing: Failure) -> tuple[Failure | None, list]:
+    label = item.case.label
     if outcome is None:
-        return missing_reason, []
+        return Failure(**{**_fields(missing), "case": label, "call": call_text(spec.function, item)}), []
     if group.check_inputs:
         # This group judges one thing: the caller's arrays come back unchanged. Wrong values cost
         # points in the other groups, never twice; a function that raised was not checked at all.
-        if outcome["kind"] == "raised":
-            return (f"raised {outcome['exc_types'][0]}: {outcome['message'][:200]} (so whether the inputs "
-                    "stay unchanged could not be checked)"), []
-        if outcome.get("digests") != digests:
-            return "an input array was modified in place", [MUTATED]
+        if not outcome.returned:
+            return Failure(FailureKind.UNCHECKED, label, raised=student_text(outcome.raised),
+                           message=student_text(outcome.message, 200)), []
+        if outcome.digests != _frozen(digests):
+            return Failure(FailureKind.MUTATED, label), [MUTATED]
         return None, []
     verdict = compare.compare(outcome, expected, spec.result, any_error=group.any_error)
-    if not verdict.passed:
-        diagnoses = []
-        if outcome["kind"] == "returned" and expected["kind"] == "returned":
-            diagnoses = diagnose.diagnose(spec.function, refs, item.case, compare.value_of(outcome),
-                                          compare.value_of(expected))
-        return verdict.detail, diagnoses
-    return None, []
+    if verdict.passed:
+        return None, []
+    diagnoses = []
+    if outcome.returned and expected.returned:
+        diagnoses = diagnose.diagnose(spec.function, refs, item.case, outcome.value, expected.value)
+    failure = Failure(**{**_fields(verdict.failure), "case": label, "call": call_text(spec.function, item)})
+    return failure, diagnoses
 
 
-def _wrong_value(function: str, item: BuiltCase, outcome, expected) -> list[FailedCase]:
-    """The failing case as a FailedCase, when both sides returned a value (not for raised/missing)."""
-    if not outcome or outcome["kind"] != "returned" or expected["kind"] != "returned":
-        return []
+def _fields(failure: Failure) -> dict:
+    return {name: getattr(failure, name) for name in Failure.__dataclass_fields__}
+
+
+def _frozen(value):
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def call_text(function: str, item: BuiltCase) -> str:
+    """The case's call, e.g. "conv_output_size(7, 3, stride=2)" (arrays by their shape)."""
     case = item.case
     words = [compare.shown(a) if not isinstance(a, np.ndarray) else f"<{a.shape} array>" for a in case.args]
     words += [f"{k}={compare.shown(v)}" for k, v in case.kwargs.items()]
-    return [FailedCase(case.label, item.check, f"{function}({', '.join(words)})", case.args,
-                       compare.value_of(expected), compare.value_of(outcome))]
+    return f"{function}({', '.join(words)})"
 
 
-def _routines_called(outcomes: list[dict | None]) -> list[str]:
+def _wrong_array(item: BuiltCase, outcome: CaseOutcome | None, expected: CaseOutcome,
+                 failure: Failure) -> list[Evidence]:
+    """A wrong array answer, for the picture (not for raised or missing answers)."""
+    if outcome is None or not failure.wrong_value or not isinstance(expected.value, np.ndarray):
+        return []
+    return [Evidence(item.case.label, item.case.args, expected.value, outcome.value, failure.index)]
+
+
+def _routines_called(outcomes: list[CaseOutcome | None]) -> list[str]:
     """The ready-made routines a function called, as the student wrote them: the first routine hit
     of each call is the one called directly (later hits are its internals: np.convolve runs
     numpy.correlate), named without private modules (scipy.signal.correlate2d). The tracer's other
     notes (threads, ctypes...) are named only when no routine was seen."""
     routines, notes = [], []
     for outcome in outcomes:
-        hits = (outcome or {}).get("forbidden") or []
+        hits = [student_text(hit, 200) for hit in (outcome.forbidden if outcome is not None else ())]
         named = [_routine(hit) for hit in hits if _routine(hit)]
         if named and named[0] not in routines:
             routines.append(named[0])
@@ -256,7 +194,8 @@ def _routine(hit: str) -> str | None:
 
 
 def reference_outcomes(refs: dict[str, Callable], spec: FunctionCases, built: list[BuiltCase]):
-    """Run the reference on every case: its outcomes and the digests of the untouched inputs."""
+    """Run the reference on every case: its outcomes (in their wire form, as the cache keeps them)
+    and the digests of the untouched inputs."""
     function = refs[spec.function]
     outcomes, digests = [], []
     for item in built:

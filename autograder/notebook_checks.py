@@ -22,9 +22,11 @@ import inspect
 import io
 from pathlib import Path
 
-from autograder import cases, course_config, judge, notebooks, reference
+from autograder import cases, course_config, feedback, judge, notebooks, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, course_secret, find_course_root, get_assignment
+from autograder.feedback.notebook import PICTURE
 from autograder.sandbox import call_traced, policy
+from autograder.verdicts import CaseOutcome, Problem, ProblemKind, Violation
 
 
 def spec_for_cell(assignment: str, cell: str) -> cases.FunctionCases:
@@ -78,7 +80,7 @@ def _kernel_cells(root, assignment) -> list[str]:
     return [notebooks.strip_magics(code) for code in history[:-1] if code.strip() not in course_cells]
 
 
-def _violation(root, assignment, function) -> str | None:
+def _violation(root, assignment, function) -> Violation | None:
     cells = _kernel_cells(root, assignment)
     if not cells:
         with contextlib.suppress(OSError, TypeError):
@@ -96,6 +98,7 @@ def score(assignment: str, cell: str, function) -> float:
     student = autograded_student(Path.cwd(), assignment) if per_student_seeds(root) else None
     built = cases.build(assignment, spec, student, cells=(cell,), secret=course_secret(root))
     expected, digests = judge.reference_outcomes(refs, spec, built)
+    expected = [CaseOutcome.from_wire(outcome) for outcome in expected]
     outcomes = []
     sink = io.StringIO()
     with _siblings_answered_by(refs, spec.function, function):
@@ -103,11 +106,13 @@ def score(assignment: str, cell: str, function) -> float:
             args = tuple(judge.copy_value(a) for a in item.case.args)
             kwargs = {k: judge.copy_value(v) for k, v in item.case.kwargs.items()}
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-                outcomes.append(call_traced(function, args, kwargs, trace=spec.function in FROM_SCRATCH))
-    result = judge.judge(spec, built, outcomes, expected, refs, digests, problem=violation)
-    print(result.feedback(result.checks[:1]))
-    _show_figure(result.figure())
-    return float(result.checks[0].earned)
+                outcome = call_traced(function, args, kwargs, trace=spec.function in FROM_SCRATCH)
+            outcomes.append(CaseOutcome.from_wire(outcome))
+    problem = None if violation is None else Problem(ProblemKind.POLICY, violation=violation)
+    verdict = judge.judge(spec, built, outcomes, expected, refs, digests, problem=problem)
+    print(feedback.text(verdict, cells=True))
+    _show_figure(feedback.picture(verdict))
+    return float(verdict.checks[0].earned)
 
 
 def _show_figure(figure: str | None) -> None:
@@ -122,4 +127,4 @@ def _show_figure(figure: str | None) -> None:
         return
     if get_ipython() is None:
         return
-    display({"image/png": figure, "text/plain": "picture: input, expected, your output, difference"}, raw=True)
+    display({"image/png": figure, "text/plain": PICTURE}, raw=True)

@@ -22,51 +22,48 @@ import base64
 import csv
 import html
 import io
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import store
 from autograder.course import Assignment, CourseError
+from autograder.feedback import causes, words
 from autograder.results import NotebookResult
-
-# The lines of a function's feedback (autograder.judge.FunctionResult.feedback) the report reads.
-_GROUP = re.compile(r"^  \[(ok |FAIL)\] (?P<title>.*) \((?P<earned>[-\d.e+]+)/(?P<points>[-\d.e+]+)\)$")
-_CAUSE = re.compile(r"^  likely cause: (?P<title>[^:]+):")
-# the tracer's wording ("the call used X") and the static policy's ("cell 1, line 9: `...`: uses `X`, ..."
-# or "uses `alias` (= X), ...")
-_NOT_FROM_SCRATCH = re.compile(r"^  not from scratch: (?:the call used (?P<what>.*?)|"
-                               r".*?: uses `(?P<named>[^`]+)`(?: \(= (?P<real>[^)]+)\))?, a ready-made convolution)"
-                               r"; this function earns no points")
-_PROBLEM = re.compile(r"^  (?P<text>[^ \[].*)$")  # a reason that overrode every case
-_NO_RESULT = re.compile(r"^         (?P<label>[^:]+): (?P<text>no result.*)$")
+from autograder.verdicts import FailureKind, FunctionVerdict, GroupState
 
 
 @dataclass
-class FunctionFeedback:
-    """What the report needs from one function's feedback text."""
+class FunctionSummary:
+    """What the report needs from one function's verdict."""
 
-    groups: list[tuple[str, bool]] = field(default_factory=list)  # (title, passed)
-    cause: str | None = None
-    ready_made: str | None = None
-    problems: list[str] = field(default_factory=list)
+    groups: list[tuple[str, bool]] = field(default_factory=list)  # (title, passed), decided groups only
+    cause: str | None = None  # the likely cause's title
+    ready_made: str | None = None  # the ready-made convolution(s) used
+    problems: list[str] = field(default_factory=list)  # why it could not be judged (in the student's words)
 
 
-def parse_feedback(text: str) -> FunctionFeedback:
-    parsed = FunctionFeedback()
-    for line in text.splitlines():
-        if match := _GROUP.match(line):
-            parsed.groups.append((match["title"], match["earned"] == match["points"]))
-        elif match := _CAUSE.match(line):
-            parsed.cause = match["title"]
-        elif match := _NOT_FROM_SCRATCH.match(line):
-            parsed.ready_made = match["what"] or match["real"] or match["named"]
-        elif (match := _PROBLEM.match(line)) and match["text"] != "wrong values:":
-            parsed.problems.append(match["text"])
-        elif (match := _NO_RESULT.match(line)) and match["text"] not in parsed.problems:
-            parsed.problems.append(match["text"])
-    return parsed
+def summarize(verdict: FunctionVerdict | None) -> FunctionSummary:
+    """The report's view of a verdict. A group whose points wait (passed by doing nothing, so far)
+    is neither passed nor failed: it is left out of the groups' statistics."""
+    summary = FunctionSummary()
+    if verdict is None:
+        return summary
+    summary.groups = [(g.title, g.state == GroupState.PASSED) for _, g in verdict.groups
+                      if g.state != GroupState.WAITING]
+    summary.cause = causes.title(verdict.cause) if verdict.cause is not None else None
+    if verdict.problem is not None:
+        summary.ready_made = verdict.problem.ready_made
+        if summary.ready_made is None:
+            summary.problems.append(words.problem_text(verdict.problem, verdict.name))
+    for _, group in verdict.groups:
+        if group.failure is not None and group.failure.kind == FailureKind.NO_RESULT:
+            why = words.failure_text(group.failure)
+            if why not in summary.problems:
+                summary.problems.append(why)
+    if verdict.not_run:
+        summary.problems.append(words.not_run_text(verdict))
+    return summary
 
 
 def load_results(root: Path, assignment: Assignment) -> list[NotebookResult]:
@@ -80,7 +77,8 @@ def load_results(root: Path, assignment: Assignment) -> list[NotebookResult]:
             if result.student not in latest or stamp >= latest[result.student][0]:
                 latest[result.student] = (stamp, result)
     except (ValueError, TypeError) as exc:
-        raise CourseError(f"{exc}; regrade with 'python -m autograder grade {assignment.name} --force'") from None
+        raise CourseError(f"{exc}; grade again with 'python -m autograder grade {assignment.name}' (--force to "
+                          "regrade everything)") from None
     if not latest:
         raise CourseError(f"no stored results for {assignment.name} under {folder}: grade first with "
                           f"'python -m autograder grade {assignment.name}'")
@@ -95,7 +93,7 @@ class ClassReport:
     def __post_init__(self):
         self.functions = list(self.assignment.functions)
         self.graded = [r for r in self.results if r.status == "graded"]
-        self.parsed = {(r.student, e.name): parse_feedback(e.feedback)
+        self.parsed = {(r.student, e.name): summarize(e.verdict)
                        for r in self.graded for e in r.exercises if e.name in self.functions}
 
     def scores(self, function: str) -> list[tuple[str, float, float]]:

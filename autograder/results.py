@@ -1,9 +1,20 @@
-"""The result of grading one notebook, in the contract's JSON shape."""
+"""The result of grading one notebook, in the contract's JSON shape.
+
+Each graded function's exercise carries its verdict (autograder.verdicts) besides the contract's
+``feedback`` text: in JSON, ``groups``, ``cause``, ``problem`` and ``not_run`` (null for a question
+graded by hand). Readers that need to know what happened read those, never the text.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+
+from autograder.verdicts import FunctionVerdict
+
+#: The keys of an exercise's verdict in JSON (FunctionVerdict.to_dict).
+VERDICT_KEYS = ("groups", "cause", "problem", "not_run", "not_run_more")
 
 
 @dataclass
@@ -11,10 +22,29 @@ class Exercise:
     name: str
     score: float | None
     max_score: float
-    feedback: str
+    feedback: str  # the student's text, made from the verdict (autograder.feedback.words)
     cells: dict[str, float | None] = field(default_factory=dict)  # nbgrader grade id -> points
-    # The first wrong array answer drawn (autograder.pictures), base64 PNG; None when there is none.
+    # The first wrong array answer drawn (autograder.feedback.pictures), base64 PNG; None when there is none.
     figure: str | None = None
+    verdict: FunctionVerdict | None = None  # None for a question graded by hand
+
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "verdict"}
+        data["cells"] = dict(self.cells)
+        verdict = self.verdict.to_dict() if self.verdict is not None else dict.fromkeys(VERDICT_KEYS)
+        return {**data, **verdict}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Exercise:
+        """ValueError when `data` is not an exercise of this version (a damaged or older record)."""
+        try:
+            plain = {key: data[key] for key in ("name", "score", "max_score", "feedback")}
+            plain.update(cells=dict(data.get("cells", {})), figure=data.get("figure"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not an exercise ({type(exc).__name__}: {exc})") from None
+        groups = data.get("groups")
+        verdict = None if groups is None else FunctionVerdict.from_dict(str(plain["name"]), data)
+        return cls(**plain, verdict=verdict)
 
 
 @dataclass
@@ -31,10 +61,17 @@ class NotebookResult:
     sandbox: str = ""
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**data, "exercises": [e.to_dict() for e in self.exercises]}
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=False)
+        return json.dumps(self.to_dict(), sort_keys=False)
 
     @classmethod
     def from_dict(cls, data: dict) -> NotebookResult:
-        exercises = [Exercise(**e) for e in data.get("exercises", [])]
-        return cls(**{**data, "exercises": exercises})
+        try:
+            exercises = [Exercise.from_dict(e) for e in data.get("exercises", [])]
+            return cls(**{**data, "exercises": exercises})
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"not a result ({type(exc).__name__}: {exc})") from None

@@ -44,19 +44,25 @@ class Options:
             self.workers = os.cpu_count() or 1
 
 
-class GradedClass(list):
-    """The results of a run (a list), with how each was obtained."""
+@dataclass
+class GradedClass:
+    """The results of a run, in the order they were reported, and how each was obtained."""
 
-    def __init__(self):
-        super().__init__()
-        self.fresh = 0  # graded in this run
-        self.unchanged = 0  # served from the result store
-        self.rewritten = 0  # stored results the gradebook lacked, written to it again
-        self.hand_grades: dict[str, dict[str, float]] = {}  # student -> grade id -> manual score
+    results: list[NotebookResult] = field(default_factory=list)
+    fresh: int = 0  # graded in this run
+    unchanged: int = 0  # served from the result store
+    rewritten: int = 0  # stored results the gradebook lacked, written to it again
+    hand_grades: dict[str, dict[str, float]] = field(default_factory=dict)  # student -> grade id -> manual score
+
+    def __iter__(self) -> Iterator[NotebookResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
 
     @property
     def errors(self) -> int:
-        return sum(r.status != "graded" for r in self)
+        return sum(r.status != "graded" for r in self.results)
 
 
 def grade_class(root: Path, assignment_name: str, submissions: list[Submission], options: Options,
@@ -107,7 +113,7 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
                     result = not_recorded(result, problems[0])
                 else:
                     results.rewritten += 1
-            results.append(result)
+            results.results.append(result)
             results.unchanged += 1
             on_result(result)
         try:
@@ -123,7 +129,7 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
                 for index, (_, result) in enumerate(batch):
                     if index in problems:
                         result = not_recorded(result, problems[index])
-                    results.append(result)
+                    results.results.append(result)
                     results.fresh += 1
                     on_result(result)
                 bar.update(len(batch))

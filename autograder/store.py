@@ -4,6 +4,10 @@
 with the fingerprint of what was graded: the notebook's bytes and the grader itself (its code and
 the reference notebook). A rerun skips a submission whose fingerprint is unchanged. Files are
 written to a temporary name and renamed, so a kill never leaves a half-written result.
+
+Each record carries the version of the verdicts' form (``verdicts.VERSION``): a result stored in
+another form is graded again by ``grade``, and refused by the readers (the class report), never
+read as this one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from autograder import notebooks
 from autograder.course import Assignment
 from autograder.results import NotebookResult
+from autograder.verdicts import VERSION
 
 PACKAGE = Path(__file__).parent
 
@@ -38,13 +43,19 @@ def results_folder(root: Path, assignment: Assignment) -> Path:
 
 def stored_results(root: Path, assignment: Assignment) -> list[tuple[Path, float, dict]]:
     """Every stored result of an assignment, whatever it was graded with: (file, modification
-    time, the result as a dict). Half-written temporary files are not results."""
+    time, the result as a dict). Half-written temporary files are not results; a result stored in
+    another version of the verdicts' form is a ValueError (it is graded again by the next run)."""
     found = []
     for path in sorted(results_folder(root, assignment).glob("[!.]*.json")):
         try:
-            found.append((path, path.stat().st_mtime, json.loads(path.read_text())["result"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            record = json.loads(path.read_text())
+            version = record.get("version")
+            result = record["result"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable stored result {path}: {exc}") from None
+        if version != VERSION:
+            raise ValueError(f"stored result {path} is of an older grader (version {version}, not {VERSION})")
+        found.append((path, path.stat().st_mtime, result))
     return found
 
 
@@ -92,15 +103,15 @@ class ResultStore:
         """The stored result for this submission, if it was graded as it is now."""
         try:
             data = json.loads((self.folder / f"{self.key(path)}.json").read_text())
-        except (OSError, ValueError):
-            return None
-        if data.get("fingerprint") != self.fingerprint(path, problem):
-            return None
-        return NotebookResult.from_dict(data["result"])
+            if data.get("version") != VERSION or data.get("fingerprint") != self.fingerprint(path, problem):
+                return None
+            return NotebookResult.from_dict(data["result"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # absent, of another version, or damaged: graded again
 
     def save(self, path: Path, result: NotebookResult, problem: str | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        record = {"fingerprint": self.fingerprint(path, problem), "result": json.loads(result.to_json())}
+        record = {"version": VERSION, "fingerprint": self.fingerprint(path, problem), "result": result.to_dict()}
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".json")
         try:
             with os.fdopen(handle, "w") as out:

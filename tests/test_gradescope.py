@@ -265,15 +265,40 @@ def test_a_grader_that_cannot_start_still_writes_results(container, tmp_path):
 
 
 def test_withholding_keeps_the_visible_group_and_every_score_line():
-    feedback = ("f: 1 / 3\n  [FAIL] visible examples (0/1)\n         case A: wrong\n"
-                "  [ok ] hidden one (1/1)\n  [FAIL] hidden two (0/1)\n         case B: expected 7, got 8\n"
-                "         likely cause: a typo")
-    text, withheld = gradescope.withhold_hidden_details(feedback, "after_published")
+    from autograder.feedback import text
+    from autograder.results import Exercise
+    from autograder.verdicts import (
+        Cause,
+        CheckVerdict,
+        Failure,
+        FailureKind,
+        FunctionVerdict,
+        GroupState,
+        GroupVerdict,
+        Summary,
+    )
+
+    def wrong(case, expected, got):
+        return Failure(FailureKind.UNEQUAL, case, f"f({case})", Summary("other", "int", shown=expected),
+                       Summary("other", "int", shown=got))
+
+    groups = [GroupVerdict("visible examples", 1, 0, True, GroupState.FAILED, wrong("A", "1", "2")),
+              GroupVerdict("hidden one", 1, 1, False, GroupState.PASSED),
+              GroupVerdict("hidden two", 1, 0, False, GroupState.FAILED, wrong("B", "7", "8"))]
+    verdict = FunctionVerdict("f", [CheckVerdict("test_f", 3, groups)], cause=Cause("size-off-by-one"))
+    exercise = Exercise("f", 1.0, 3.0, text(verdict), verdict=verdict)
+    output, withheld = gradescope.withheld_output(exercise, "after_published")
     assert withheld
-    assert text.splitlines() == ["f: 1 / 3", "  [FAIL] visible examples (0/1)", "         case A: wrong",
-                                 "  [ok ] hidden one (1/1)", "  [FAIL] hidden two (0/1)",
-                                 "         details of this hidden case: shown once grades are published"]
-    assert gradescope.withhold_hidden_details("f: 3 / 3\n  [ok ] a (3/3)", "after_due_date") == \
+    assert output.splitlines() == ["f: 1 / 3", "  [FAIL] visible examples (0/1)", "         A: expected 1, got 2",
+                                   "  [ok ] hidden one (1/1)", "  [FAIL] hidden two (0/1)",
+                                   "         details of this hidden case: shown once grades are published",
+                                   "  wrong values:", "    call  expected  returned", "    f(A)  1         2"]
+    # the cause is told once a visible example shows it too
+    verdict.cause = Cause("size-off-by-one", visible=True)
+    assert "  likely cause: off by one: count the window positions, floor((n + 2p - span) / s) + 1" in \
+        gradescope.withheld_output(Exercise("f", 1.0, 3.0, "", verdict=verdict), "after_published")[0].splitlines()
+    passed = FunctionVerdict("f", [CheckVerdict("test_f", 3, [GroupVerdict("a", 3, 3, True, GroupState.PASSED)])])
+    assert gradescope.withheld_output(Exercise("f", 3.0, 3.0, text(passed), verdict=passed), "after_due_date") == \
         ("f: 3 / 3\n  [ok ] a (3/3)", False)
 
 

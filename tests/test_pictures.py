@@ -16,7 +16,8 @@ import pytest
 from matplotlib import colormaps
 from PIL import Image
 
-from autograder import pictures
+from autograder import compare
+from autograder.feedback import pictures
 from tests.conftest import fixture_notebook, submit
 
 RDBU = colormaps["RdBu_r"].resampled(pictures.LEVELS)
@@ -39,11 +40,19 @@ def peak(*arrays) -> float:
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
 
+def first_wrong(expected, actual):
+    """The first wrong value's index, as the comparison hands it to the verdict (None when the
+    shapes differ)."""
+    failure = compare.compare_values(actual, expected, "float-array").failure
+    return None if failure is None else failure.index
+
+
 def drawn(label, inputs, expected, actual):
     """The decoded picture and where its layout put each panel."""
-    png = pictures.failure_png(label, inputs, expected, actual)
+    index = first_wrong(expected, actual)
+    png = pictures.failure_png(label, inputs, expected, actual, index)
     plan = pictures.layout(label if expected.shape == actual.shape else f"{label} (the shapes differ)",
-                           pictures.panels(inputs, expected, actual))
+                           pictures.panels(inputs, expected, actual, index))
     picture = decoded(png)
     assert picture.shape[:2] == (plan.height, plan.width)
     return picture, plan.places
@@ -230,11 +239,15 @@ def test_the_picture_widens_with_the_arrays():
 
 def test_four_dimensional_results_show_the_plane_with_the_first_wrong_value():
     expected = np.zeros((2, 3, 4, 4))
+    expected[0, 0, 0, 0] = np.nan  # NaN where the answer has NaN too: right, as the comparison judges it
     actual = expected.copy()
-    actual[1, 2, 0, 0] = 1.0
-    assert pictures._leading_index(expected, actual) == (1, 2)
-    assert [p.name for p in pictures.panels((np.ones((2, 1, 5, 5)),), expected, actual)] == [
+    actual[1, 2, 0, 3] = 1.0
+    index = first_wrong(expected, actual)
+    assert index == (1, 2, 0, 3) and pictures._leading_index(expected, index) == (1, 2)
+    assert [p.name for p in pictures.panels((np.ones((2, 1, 5, 5)),), expected, actual, index)] == [
         "input[1, 0]", "expected[1, 2]", "your output[1, 2]", "yours - expected"]
+    # without the verdict's index (the shapes differ, say): the first plane
+    assert [p.name for p in pictures.panels((), expected, actual)][:2] == ["expected[0, 0]", "your output[0, 0]"]
 
 
 def test_panel_titles_give_the_shape():
@@ -267,7 +280,7 @@ def test_pictures_drawn_in_many_threads_at_once_are_the_ones_drawn_alone():
 
 def test_pillow_waits_for_the_first_picture():
     """A run where every answer is right never pays for importing Pillow."""
-    look = ("import sys; from autograder import pictures; before = 'PIL' in sys.modules; "
+    look = ("import sys; from autograder.feedback import pictures; before = 'PIL' in sys.modules; "
             "pictures.failure_png('x', (), pictures.np.zeros(3), pictures.np.ones(3)); "
             "print(before, 'PIL' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", look], capture_output=True, text=True, timeout=60)
@@ -277,7 +290,8 @@ def test_pillow_waits_for_the_first_picture():
 GRADE_AND_LOOK = """
 import json, sys
 import numpy as np
-from autograder import cli, pictures
+from autograder import cli
+from autograder.feedback import pictures
 assert pictures.failure_png("x", (), np.zeros((3, 3)), np.ones((3, 3)))
 code = cli.main(["grade", "ps1", "--json", "--no-gradebook"])
 print(json.dumps({"code": code, "matplotlib": sorted(m for m in sys.modules if m.split(".")[0] == "matplotlib")}))

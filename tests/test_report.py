@@ -10,6 +10,7 @@ import pytest
 from autograder import report, sample_class
 from autograder.course import FROM_SCRATCH, get_assignment
 from autograder.sandbox import policy
+from autograder.verdicts import Cause, CheckVerdict, FunctionVerdict, GroupState, GroupVerdict, Problem, ProblemKind
 from tests.conftest import fixture_notebook, json_lines, make_course, run_grader
 from tests.test_compare import judged
 
@@ -18,21 +19,29 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync"]
 
 
-def test_the_report_reads_what_the_judge_writes(root, refs):
+def test_the_report_reads_what_the_judge_decides(root, refs):
     conv2d = refs["ps1"]["conv2d"]
     result = judged(root, "ps1", "conv2d", lambda image, kernel: conv2d(image, np.asarray(kernel)[::-1, ::-1]))
-    parsed = report.parse_feedback(result.feedback())
-    assert parsed.groups == [(g.title, g.earned == g.points) for c in result.checks for g in c.groups]
-    assert parsed.cause == "flipped kernel" and parsed.ready_made is None and parsed.problems == []
+    summary = report.summarize(result)
+    assert summary.groups == [(g.title, g.earned == g.points) for c in result.checks for g in c.groups]
+    assert summary.cause == "flipped kernel" and summary.ready_made is None and summary.problems == []
     scratch = judged(root, "ps1", "conv1d", lambda s, k, mode="full": np.convolve(s, k, mode))
-    assert report.parse_feedback(scratch.feedback()).ready_made == "numpy.convolve"
-    # the static policy's wording, which the sandboxed grader gives before anything runs
+    assert report.summarize(scratch).ready_made == "numpy.convolve"
+    # the static policy's finding, which the sandboxed grader makes before anything runs
     cells = ["import scipy.signal as ss",
              "def conv2d(image, kernel):\n    return ss.correlate2d(image, kernel, 'valid')"]
-    (verdict,) = policy.check(cells, ["conv2d"], FROM_SCRATCH).values()
+    (violation,) = policy.check(cells, ["conv2d"], FROM_SCRATCH).values()
     flagged = judged(root, "ps1", "conv2d", conv2d)
-    flagged.problem = verdict
-    assert report.parse_feedback(flagged.feedback()).ready_made == "scipy.signal.correlate2d"
+    flagged.problem = Problem(ProblemKind.POLICY, violation=violation)
+    assert report.summarize(flagged).ready_made == "scipy.signal.correlate2d"
+    assert report.summarize(flagged).problems == []
+    escaped = judged(root, "ps1", "conv2d", conv2d)
+    (escaped.problem,) = (Problem(ProblemKind.POLICY, violation=v)
+                          for v in policy.check(["import gc", "def conv2d(image, kernel):\n    return image"],
+                                                ["conv2d"]).values())
+    assert report.summarize(escaped).problems == [
+        "not graded: cell 0, line 1: `import gc`: `gc` is not allowed in a submission (it reaches into the "
+        "interpreter or the grader; see the assignment's rules)"]
 
 
 def test_without_stored_results_it_says_what_to_do(tmp_path):
@@ -141,11 +150,10 @@ def test_stored_results_are_only_read(graded_class):
 def _result(student, score, groups, cause=None):
     from autograder.results import Exercise, NotebookResult
 
-    lines = [f"conv2d: {score:g} / 8"]
-    lines += [f"  [{'ok ' if ok else 'FAIL'}] {title} ({1 if ok else 0}/1)" for title, ok in groups]
-    if cause:
-        lines.append(f"  likely cause: {cause}: advice")
-    exercise = Exercise("conv2d", score, 8.0, "\n".join(lines))
+    verdict = FunctionVerdict("conv2d", [CheckVerdict("test_conv2d_hidden", float(len(groups)), [
+        GroupVerdict(title, 1.0, 1.0 if ok else 0.0, False, GroupState.PASSED if ok else GroupState.FAILED)
+        for title, ok in groups])], cause=None if cause is None else Cause(cause))
+    exercise = Exercise("conv2d", score, 8.0, "not read by the report", verdict=verdict)
     return NotebookResult(student, "ps1", "convolution", f"{student}.ipynb", "graded", None, score, 20.0, [exercise])
 
 
@@ -156,7 +164,7 @@ def test_difficulty_and_discrimination_follow_the_definitions():
         hard = i >= 8  # only the two best pass "hard"
         inverted = i < 2  # only the two weakest pass "inverted"
         results.append(_result(f"s{i}", float(i), [("easy", True), ("hard", hard), ("inverted", inverted)],
-                               cause="flipped kernel" if i in (3, 5) else None))
+                               cause="flipped-kernel" if i in (3, 5) else None))
     rows = {r["group"]: r for r in report.ClassReport(get_assignment("ps1"), results).group_statistics()}
     assert rows["easy"]["passed"] == 1.0 and rows["easy"]["discrimination"] == 0.0
     assert rows["hard"]["passed"] == 0.2 and rows["hard"]["discrimination"] == 1.0

@@ -3,6 +3,7 @@
 import pytest
 
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES
+from autograder.feedback.words import violation_text
 from autograder.sandbox import policy
 
 PS1 = ("conv2d", "convolve2d", "conv1d")
@@ -10,7 +11,9 @@ SETUP = "import numpy as np"
 
 
 def check(*cells):
-    return policy.check([SETUP, *cells], PS1, FROM_SCRATCH, SIBLING_EDGES)
+    """What the policy finds, per function, in the words the student reads."""
+    found = policy.check([SETUP, *cells], PS1, FROM_SCRATCH, SIBLING_EDGES)
+    return {name: violation_text(violation) for name, violation in found.items()}
 
 
 @pytest.mark.parametrize("code", [

@@ -41,6 +41,14 @@ from pathlib import Path
 
 from autograder import course_config, notebooks, shadows
 from autograder.course import Assignment
+from autograder.feedback.notebook import (
+    VISIBLE_CHECK,
+    feedback_by_cell,
+    feedback_output,
+    figure_output,
+    figures_by_cell,
+    not_graded,
+)
 from autograder.gradebook import html_safety
 from autograder.gradebook.nbgrader_side import (
     COURSE_ID,
@@ -57,7 +65,8 @@ from autograder.shadows.gradebook_rows import ALEMBIC_HEAD, GradebookError
 
 __all__ = ["ALEMBIC_HEAD", "COURSE_ID", "EXCHANGE_FILES", "GradebookError", "GradebookWriter", "alembic_head",
            "db_url", "ensure_assignment", "exchange_file", "exchange_problem", "feedback_by_cell",
-           "figures_by_cell", "folder_of", "locked", "nbgrader_command", "read_timestamp", "submission_folder"]
+           "feedback_output", "figure_output", "figures_by_cell", "folder_of", "locked", "nbgrader_command",
+           "read_timestamp", "submission_folder"]
 
 #: The files of nbgrader's exchange that come with a submission (and go on to autograded/, feedback/).
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -149,38 +158,6 @@ def read_timestamp(folder: Path):
         return None
     text = data.decode("utf-8").strip() if data else ""
     return parse_utc(text) if text else None
-
-
-def feedback_by_cell(result: NotebookResult) -> dict[str, str]:
-    """The text shown under each graded test cell: a function's full feedback under its last
-    test cell, a pointer to it under the others."""
-    shown: dict[str, str] = {}
-    for exercise in result.exercises:
-        cells = list(exercise.cells.items())
-        for index, (cell, points) in enumerate(cells):
-            shown[cell] = (exercise.feedback if index == len(cells) - 1 else
-                           f"{exercise.name}: {points or 0:g} point(s) for this cell; the details are under "
-                           "its last test cell")
-    return shown
-
-
-def figures_by_cell(result: NotebookResult) -> dict[str, str]:
-    """The picture of a function's first wrong array (base64 PNG), under its last test cell."""
-    return {list(exercise.cells)[-1]: exercise.figure for exercise in result.exercises
-            if exercise.figure and exercise.cells}
-
-
-def figure_output(png_base64: str):
-    return notebooks.as_node({"output_type": "display_data", "metadata": {}, "data": {
-        "image/png": png_base64, "text/plain": "picture: input, expected, your output, difference"}})
-
-
-def feedback_output(text: str):
-    """A display output that renders wrapped in nbgrader's HTML (and as plain text elsewhere)."""
-    page = ('<pre class="autograder-feedback" style="white-space: pre-wrap; word-break: break-word;">'
-            f"{html.escape(text)}</pre>")
-    return notebooks.as_node({"output_type": "display_data", "metadata": {},
-                              "data": {"text/plain": text, "text/html": page}})
 
 
 def carry_exchange_files(submitted: Path, notebook: Path, autograded: Path) -> None:
@@ -393,14 +370,14 @@ class GradebookWriter:
     def attach_feedback(self, nb, result: NotebookResult) -> None:
         shown = feedback_by_cell(result)
         pictures = figures_by_cell(result)
-        reason = f"not graded: {result.error}" if result.status != "graded" else None
+        reason = not_graded(result.error) if result.status != "graded" else None
         for cell in nb.cells:
             if cell.cell_type != "code" or not sanitize.is_grade(cell) or sanitize.is_solution(cell):
                 continue
             gid = cell.metadata["nbgrader"].get("grade_id")
             text = reason or shown.get(gid)
             if text is None and gid in self.auto_cells:
-                text = "visible check: scored in the graded cells of this function"
+                text = VISIBLE_CHECK
             cell.outputs = [feedback_output(text)] if text else []
             if reason is None and gid in pictures:
                 cell.outputs.append(figure_output(pictures[gid]))

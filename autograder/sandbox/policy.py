@@ -12,16 +12,19 @@ The grader reads the cells' syntax trees, outside the sandbox. Two rules:
   torch, tensorflow...), however imported or aliased. A scratch cell may import and use them.
 
 Calls along a declared edge (``convolve2d`` -> ``conv2d``) are answered by the reference while the
-caller is judged, so they are not followed. Each message names the cell, the line and its code.
+caller is judged, so they are not followed. Each finding is a :class:`~autograder.verdicts.Violation`
+naming the cell, the line and its code (autograder.feedback says it in words).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from autograder.sandbox.ready_made import CONVOLUTION_PACKAGES, is_convolution
+from autograder.verdicts import Violation
 
 TOP = "<top-level>"
 
@@ -57,8 +60,8 @@ NAME_ARGUMENT = {"getattr": 1, "setattr": 1, "delattr": 1, "hasattr": 1}
 class Unit:
     """A top-level function or class (or all top-level statements): what it does and reaches."""
 
-    escapes: list[str] = field(default_factory=list)
-    convolutions: list[str] = field(default_factory=list)
+    escapes: list[Violation] = field(default_factory=list)
+    convolutions: list[Violation] = field(default_factory=list)
     references: set[str] = field(default_factory=set)
 
 
@@ -69,17 +72,17 @@ class _Reader(ast.NodeVisitor):
         self.modules, self.tainted, self.cell, self.lines = modules, tainted, cell, lines
         self.unit: Unit | None = None
 
-    def where(self, node) -> str:
+    def found(self, node, rule: str, how: str, what: str, real: str = "") -> Violation:
         line = getattr(node, "lineno", 1)
         code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
-        return f"cell {self.cell}, line {line}: `{code[:80]}`"
+        return Violation(rule, how, what, self.cell, line, code[:80], real)
 
-    def escape(self, node, what: str) -> None:
-        self.unit.escapes.append(f"{self.where(node)}: {what} is not allowed in a submission (it reaches "
-                                 "into the interpreter or the grader; see the assignment's rules)")
+    def escape(self, node, how: str, what: str = "") -> None:
+        """An escape hatch: `how` is the construct, `what` its name as written."""
+        self.unit.escapes.append(self.found(node, "escape", how, what))
 
-    def convolution(self, node, what: str) -> None:
-        self.unit.convolutions.append(f"{self.where(node)}: uses {what}, a ready-made convolution")
+    def convolution(self, node, what: str, real: str = "") -> None:
+        self.unit.convolutions.append(self.found(node, "ready-made", "alias" if real else "uses", what, real))
 
     def path(self, node) -> str | None:
         """The dotted module path an expression stands for (np.fft.fft -> numpy.fft.fft), if any."""
@@ -94,13 +97,13 @@ class _Reader(ast.NodeVisitor):
         root = path.split(".")[0]
         rest = path.split(".")[1:]
         if root in ESCAPE_MODULES:
-            self.escape(node, f"`{root}`")
+            self.escape(node, "module", root)
         elif any(path == p or path.startswith(p + ".") for p in ESCAPE_PATHS):
-            self.escape(node, f"`{path}`")
+            self.escape(node, "path", path)
         elif any(part.startswith("_") for part in rest):
-            self.escape(node, f"`{path}` (a private or dunder attribute of a module)")
+            self.escape(node, "private", path)
         elif is_convolution(path):
-            self.convolution(node, f"`{path}`")
+            self.convolution(node, path)
 
     def visit_Import(self, node):
         for alias in node.names:
@@ -108,49 +111,49 @@ class _Reader(ast.NodeVisitor):
             if parts[0] in ESCAPE_MODULES or any(part.startswith("_") for part in parts[1:]):
                 self.check_path(node, alias.name)
             elif is_convolution(alias.name) or parts[0] in CONVOLUTION_PACKAGES:
-                self.convolution(node, f"`{alias.name}`")
+                self.convolution(node, alias.name)
 
     def visit_ImportFrom(self, node):
         module = ("." * node.level) + (node.module or "")
         if node.level or module.split(".")[0] in ESCAPE_MODULES:
-            self.escape(node, f"importing from `{module}`")
+            self.escape(node, "import-from", module)
             return
         for alias in node.names:
             self.check_path(node, f"{module}.{alias.name}")
 
     def visit_Name(self, node):
         if node.id in ESCAPE_NAMES:
-            self.escape(node, f"`{node.id}`")
+            self.escape(node, "name", node.id)
         elif isinstance(node.ctx, ast.Load):
             self.unit.references.add(node.id)
             if node.id in self.tainted:
-                self.convolution(node, f"`{node.id}` (= {self.tainted[node.id]})")
+                self.convolution(node, node.id, self.tainted[node.id])
 
     def visit_Attribute(self, node):
         attr = node.attr
         if attr in FRAME_ATTRIBUTES:
-            self.escape(node, f"`.{attr}`")
+            self.escape(node, "attribute", attr)
         elif attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
-            self.escape(node, f"`.{attr}`")
+            self.escape(node, "attribute", attr)
         path = self.path(node)
         if path is not None:
             self.check_path(node, path)
             if isinstance(node.ctx, (ast.Store, ast.Del)):
-                self.escape(node, f"replacing `{path}` (a module's attribute)")
+                self.escape(node, "replacing", path)
             return  # the chain's inner links are part of this path
         self.generic_visit(node)
 
     def visit_Call(self, node):
         func = node.func
         if isinstance(func, ast.Name) and func.id in ESCAPE_CALLS:
-            self.escape(node, f"`{func.id}()`")
+            self.escape(node, "call", func.id)
         if isinstance(func, ast.Name) and func.id == "open" and node.args and _maybe_descriptor(node.args[0]):
-            self.escape(node, "`open()` of a descriptor number")
+            self.escape(node, "descriptor", "open")
         if isinstance(func, ast.Name) and func.id in NAME_ARGUMENT:
             index = NAME_ARGUMENT[func.id]
             name = node.args[index] if len(node.args) > index else None
             if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                self.escape(node, f"`{func.id}` with a computed attribute name")
+                self.escape(node, "computed-name", func.id)
             else:
                 probe = ast.Attribute(value=node.args[0], attr=name.value,
                                       ctx=ast.Store() if func.id in ("setattr", "delattr") else ast.Load())
@@ -265,26 +268,26 @@ def _reach(units: dict[str, Unit], start: str, skip: Iterable[str]) -> list[str]
 
 
 def check(cells: list[str], functions: Iterable[str], from_scratch: Iterable[str] = (),
-          edges: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
-    """For each graded function the policy costs its points, the reason (naming the line)."""
+          edges: dict[str, tuple[str, ...]] | None = None) -> dict[str, Violation]:
+    """For each graded function the policy costs its points, the first violation (naming the line;
+    one in top-level code counts the others in `more`)."""
     units = read(cells)
     edges = edges or {}
     from_scratch = set(from_scratch)
     top = [hit for name in _reach(units, TOP, ()) for hit in units[name].escapes]
-    verdicts: dict[str, str] = {}
+    verdicts: dict[str, Violation] = {}
     for function in functions:
         if top:
-            verdicts[function] = "not graded: " + top[0] + (f" (and {len(top) - 1} more)" if len(top) > 1 else "")
+            verdicts[function] = dataclasses.replace(top[0], more=len(top) - 1)
             continue
         if function not in units:
             continue
         reached = _reach(units, function, edges.get(function, ()))
         escapes = [hit for name in reached for hit in units[name].escapes]
         if escapes:
-            verdicts[function] = "not graded: " + escapes[0]
+            verdicts[function] = escapes[0]
         elif function in from_scratch:
             used = [hit for name in reached for hit in units[name].convolutions]
             if used:
-                verdicts[function] = ("not from scratch: " + used[0] +
-                                      "; this function earns no points (see the assignment's rules)")
+                verdicts[function] = used[0]
     return verdicts

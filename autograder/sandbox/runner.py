@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from autograder import sandbox
 from autograder.sandbox import wire
 from autograder.sandbox.launch import end_process_group
+from autograder.verdicts import CaseOutcome, Status
 
 MAX_SKIPPED_CELLS = 3
 MAX_JOB_FRAMES = 200_000  # frames the grader reads for one job before giving up on the server
@@ -42,8 +43,9 @@ class SubmissionRun:
     cells_done: bool = False
     current_cell: int | None = None
     skipped_cells: list[int] = field(default_factory=list)
-    outcomes: dict[str, dict[int, dict]] = field(default_factory=dict)  # function -> case -> outcome
-    status: dict[str, tuple[str, str]] = field(default_factory=dict)  # function -> (how, detail)
+    #: function -> case -> outcome, decoded once as it arrives (autograder.verdicts.CaseOutcome)
+    outcomes: dict[str, dict[int, CaseOutcome]] = field(default_factory=dict)
+    status: dict[str, tuple[Status, str]] = field(default_factory=dict)  # function -> (how it ended, detail)
     dropped: int = 0  # frames of other jobs that were ignored
 
 
@@ -150,20 +152,22 @@ class WorkerServer:
                 running = order[started]
                 started += 1
                 run.outcomes.pop(running, None)
-                run.status[running] = ("running", "")
+                run.status[running] = (Status.RUNNING, "")
             elif running is None or message.get("fn") != running:
                 continue
             elif kind == "need":
                 self._send({"t": "cases", "job": job["job"], "fn": running, "cases": cases[running]})
             elif kind == "case" and isinstance(message.get("i"), int) and isinstance(message.get("outcome"), dict):
-                run.outcomes.setdefault(running, {})[message["i"]] = message["outcome"]
+                run.outcomes.setdefault(running, {})[message["i"]] = CaseOutcome.from_wire(message["outcome"])
             elif kind == "call":
                 outcome = (answer(running, str(message.get("target")), message.get("args"), message.get("kwargs"),
                                   seconds[running]) if answer else
                            {"kind": "raised", "exc_types": ["RuntimeError"], "message": "no sibling calls here"})
                 self._send({"t": "reply", "job": job["job"], "call": message.get("call"), "outcome": outcome})
             elif kind == "end":
-                run.status[running] = (str(message.get("status")), str(message.get("detail", "")))
+                how = Status.of(message.get("status"))
+                run.status[running] = ((how, str(message.get("detail", ""))) if how is not None else
+                                       (Status.KILLED, f"the supervisor reported {str(message.get('status'))[:40]!r}"))
                 running = None
 
     def run(self, job: dict, cases: dict[str, list], answer: Answer | None = None) -> SubmissionRun:
@@ -185,7 +189,7 @@ class WorkerServer:
         if pending:
             self._attempt(dict(job, functions=pending, skip=run.skipped_cells), cases, run, answer)
         for spec in job["functions"]:
-            run.status.setdefault(spec["name"], ("lost", "the grader's worker was lost before it ran"))
+            run.status.setdefault(spec["name"], (Status.LOST, "the grader's worker was lost before it ran"))
         return run
 
     def _attempt(self, job: dict, cases: dict[str, list], run: SubmissionRun, answer) -> bool:
@@ -199,6 +203,6 @@ class WorkerServer:
             lost = True
             self.stop()
         for name, (how, _) in list(run.status.items()):
-            if how == "running":
-                run.status[name] = ("killed", reason)
+            if how == Status.RUNNING:
+                run.status[name] = (Status.KILLED, reason)
         return lost

@@ -9,7 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import cases, grading, judge, sandbox
+from autograder import cases, feedback, grading, judge, sandbox
+from autograder.feedback.words import failure_line
 from autograder.course import ASSIGNMENTS, FROM_SCRATCH, get_assignment
 from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
@@ -33,6 +34,11 @@ def judged(root, refs, assignment, name, function, student=None):
     return judge.judge(spec, built, outcomes, expected, refs[assignment], digests), spec, built, expected
 
 
+def said(group) -> str:
+    """The line under a group, as the feedback writes it ("" when it has none)."""
+    return "" if group.failure is None else failure_line(group.failure)
+
+
 def gated_titles(spec, built, expected):
     """Groups a function can pass by doing nothing: unchanged inputs, and groups of refusals only."""
     titles = set()
@@ -49,16 +55,16 @@ def assert_nothing_paid(result, spec, built, expected):
     """No gated group pays, and each one that passed on its own merits says so fairly."""
     gated = gated_titles(spec, built, expected)
     assert gated, spec.function
-    lines = result.feedback().splitlines()
+    lines = feedback.text(result).splitlines()
     for check in result.checks:
         for group in check.groups:
             if group.title not in gated:
                 continue
-            assert group.earned == 0, (group.title, result.feedback())
-            if group.failure in (UNTOUCHED, REFUSED):
+            assert group.earned == 0, (group.title, feedback.text(result))
+            if said(group) in (UNTOUCHED, REFUSED):
                 # the point waits for right results; the line does not say the function failed it
                 header = f"  [wait] {group.title} (0/{group.points:g})"
-                assert lines[lines.index(header) + 1] == f"         {group.failure}", result.feedback()
+                assert lines[lines.index(header) + 1] == f"         {said(group)}", feedback.text(result)
                 assert not any(line.startswith(f"  [FAIL] {group.title} ") for line in lines)
 
 
@@ -115,21 +121,21 @@ def test_a_constant_that_matches_a_visible_example_earns_nothing_for_doing_nothi
     constant = sandbox.decode(answer["value"])
     result, spec, built, expected = judged(root, refs, assignment, name, lambda *a, **k: constant)
     assert_nothing_paid(result, spec, built, expected)
-    assert all(g.failure == UNTOUCHED for c in result.checks for g in c.groups if g.title == UNTOUCHED_TITLE)
+    assert all(said(g) == UNTOUCHED for c in result.checks for g in c.groups if g.title == UNTOUCHED_TITLE)
 
 
 @pytest.mark.parametrize(("assignment", "name"), REFUSAL_GROUPS)
 def test_raising_value_error_for_everything_earns_nothing(root, refs, assignment, name):
     result, spec, built, expected = judged(root, refs, assignment, name, raise_value_error)
     assert_nothing_paid(result, spec, built, expected)
-    assert any(g.failure == REFUSED for c in result.checks for g in c.groups)  # passed on its merits: waits
+    assert any(said(g) == REFUSED for c in result.checks for g in c.groups)  # passed on its merits: waits
 
 
 @pytest.mark.parametrize(("assignment", "name"), UNTOUCHED_GROUPS)
 def test_returning_the_input_unchanged_earns_nothing(root, refs, assignment, name):
     result, spec, built, expected = judged(root, refs, assignment, name, lambda first, *a, **k: first)
     assert_nothing_paid(result, spec, built, expected)
-    assert all(g.failure == UNTOUCHED for c in result.checks for g in c.groups if g.title == UNTOUCHED_TITLE)
+    assert all(said(g) == UNTOUCHED for c in result.checks for g in c.groups if g.title == UNTOUCHED_TITLE)
 
 
 def test_an_echo_is_no_right_value_even_when_a_hidden_case_asks_for_one(root, refs):
@@ -154,16 +160,16 @@ def test_knowing_only_the_visible_examples_earns_nothing_more(root, refs, assign
     fallback = raise_value_error if otherwise == "raise" else (lambda first, *a, **k: first)
     result, spec, built, expected = judged(root, refs, assignment, name, hard_coded(spec, built, expected, fallback))
     visible = result.checks[0].groups[0]
-    assert visible.earned == visible.points, result.feedback()  # the visible examples are public: they pay
+    assert visible.earned == visible.points, feedback.text(result)  # the visible examples are public: they pay
     assert_nothing_paid(result, spec, built, expected)
-    assert result.score == visible.points, result.feedback()
+    assert result.score == visible.points, feedback.text(result)
 
 
 @pytest.mark.parametrize(("assignment", "name"), FUNCTIONS)
 def test_the_reference_earns_every_point(root, refs, assignment, name):
     result, *_ = judged(root, refs, assignment, name, refs[assignment][name])
-    assert result.score == result.max_score, result.feedback()
-    assert "[wait]" not in result.feedback() and "[FAIL]" not in result.feedback()
+    assert result.score == result.max_score, feedback.text(result)
+    assert "[wait]" not in feedback.text(result) and "[FAIL]" not in feedback.text(result)
 
 
 def test_a_classic_mistake_right_on_some_hidden_cases_keeps_those_points(root, refs):
@@ -177,7 +183,7 @@ def test_a_classic_mistake_right_on_some_hidden_cases_keeps_those_points(root, r
     result, *_ = judged(root, refs, "ps1", "conv2d", flipped)
     groups = {g.title: g.earned for c in result.checks for g in c.groups}
     assert groups["bad input raises ValueError"] == 1 and groups["inputs are never modified"] == 1
-    assert result.score == 2, result.feedback()
+    assert result.score == 2, feedback.text(result)
 
 
 def test_only_a_right_value_on_a_hidden_case_opens_the_gate(root, refs):
@@ -199,7 +205,7 @@ def test_only_a_right_value_on_a_hidden_case_opens_the_gate(root, refs):
     groups = {g.title: g.earned for c in result.checks for g in c.groups}
     assert groups == {"the notebook's visible examples": 0, cases.ps1.SIZES_TITLE: 0, "non-square kernels": 0,
                       "integer and uint8 images (no truncation, no wrap-around)": 0,
-                      "bad input raises ValueError": 1, "inputs are never modified": 1}, result.feedback()
+                      "bad input raises ValueError": 1, "inputs are never modified": 1}, feedback.text(result)
 
 
 @pytest.mark.slow

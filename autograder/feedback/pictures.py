@@ -51,7 +51,7 @@ BAR_GAP, BAR_WIDTH, BAR_LEAST, TICK_LENGTH = 6, 12, 48, 3
 FONTS_IN_USE = threading.Lock()
 
 
-def failure_png(label: str, inputs: tuple, expected, actual) -> bytes | None:
+def failure_png(label: str, inputs: tuple, expected, actual, index: tuple[int, ...] | None = None) -> bytes | None:
     """A PNG of a wrong array answer, or None when there is nothing to draw.
 
     Parameters
@@ -63,8 +63,12 @@ def failure_png(label: str, inputs: tuple, expected, actual) -> bytes | None:
     expected, actual : ndarray
         The reference's and the student's outputs (of 1 to 4 dimensions; a 3-D or 4-D result is
         drawn for the image and channel holding the first wrong value).
+    index : tuple of int, optional
+        The first wrong value, as the comparison found it (the verdict's ``Failure.index``); its
+        leading indices choose the image and channel of a 3-D or 4-D result (the first ones
+        without it, as when the shapes differ).
     """
-    chosen = panels(inputs, expected, actual)
+    chosen = panels(inputs, expected, actual, index)
     if chosen is None:
         return None
     if chosen[-1].name != "yours - expected":
@@ -72,9 +76,9 @@ def failure_png(label: str, inputs: tuple, expected, actual) -> bytes | None:
     return _render(label, chosen, layout(label, chosen))
 
 
-def failure_png_base64(label: str, inputs: tuple, expected, actual) -> str | None:
+def failure_png_base64(label: str, inputs: tuple, expected, actual, index: tuple[int, ...] | None = None) -> str | None:
     """:func:`failure_png` as base64 text, the form notebooks and JSON carry (``image/png``)."""
-    png = failure_png(label, inputs, expected, actual)
+    png = failure_png(label, inputs, expected, actual, index)
     return None if png is None else base64.b64encode(png).decode("ascii")
 
 
@@ -93,14 +97,14 @@ class Panel:
         return f"length {columns}" if self.line else f"{rows}x{columns}"
 
 
-def panels(inputs: tuple, expected, actual) -> list[Panel] | None:
+def panels(inputs: tuple, expected, actual, index: tuple[int, ...] | None = None) -> list[Panel] | None:
     """The panels to draw: input (when the first argument is an array of the result's rank),
     expected, yours and, when the shapes agree, yours - expected; None when there is nothing to draw."""
     if not (_numeric(expected) and _numeric(actual)) or expected.size == 0 or expected.ndim > 4:
         return None
     if actual.ndim != expected.ndim or actual.size == 0 or _far_larger(expected, actual):
         return None
-    lead = _leading_index(expected, actual)
+    lead = _leading_index(expected, index)
     where, line = _where(lead), expected.ndim == 1
     drawn = []
     first = inputs[0] if inputs else None
@@ -138,16 +142,14 @@ def _numeric(value) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
 
 
-def _leading_index(expected: np.ndarray, actual: np.ndarray) -> tuple[int, ...]:
-    """Indices of the leading axes (batch, channel) that select the 2-D plane to draw."""
+def _leading_index(expected: np.ndarray, index: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Indices of the leading axes (batch, channel) that select the 2-D plane to draw: those of the
+    first wrong value, else the first plane."""
     extra = expected.ndim - 2
     if extra <= 0:
         return ()
-    if expected.shape == actual.shape:
-        with np.errstate(all="ignore"):
-            wrong = ~np.isclose(actual.astype(float), expected.astype(float), rtol=1e-6, atol=1e-9)
-        if wrong.any():
-            return tuple(int(i) for i in np.argwhere(wrong)[0][:extra])
+    if index is not None and len(index) == expected.ndim:
+        return tuple(int(i) for i in index[:extra])
     return (0,) * extra
 
 
