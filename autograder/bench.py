@@ -19,7 +19,9 @@ from pathlib import Path
 
 from autograder import gradebook, sample_class
 from autograder.course import CourseError, get_assignment
-from autograder.demo import _nbgrader, make_course
+from autograder.course_paths import CoursePaths
+from autograder.demo import make_course
+from autograder.gradebook.nbgrader_side import run_nbgrader
 
 ASSIGNMENT = "ps1"
 
@@ -74,7 +76,7 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
     # 1. a fresh course, one submission: the first grading creates the gradebook
     first = dict(list(students.items())[:1])
     theirs = _fresh_course(root, target / "one-nbgrader", first)
-    _nbgrader(theirs, "generate_assignment", ASSIGNMENT, "--force")  # nbgrader autograde needs it first
+    run_nbgrader(theirs, "generate_assignment", ASSIGNMENT, "--force")  # nbgrader autograde needs it first
     nb_one, _, _ = _measure([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], theirs)
     ours_one, _ = _grade(_fresh_course(root, target / "one-ours", first))
     figures.append(("fresh course, one submission: nbgrader autograde / ours", nb_one, ours_one,
@@ -82,7 +84,7 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
 
     # 3. a class: both graders, same notebooks, same totals
     course = make_course(root, target / "class")
-    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     sample_class.write_class(course, assignment, students)
     nb_wall, _, _ = _measure([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], course)
     nb_totals = _nbgrader_totals(course)
@@ -92,7 +94,7 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
 
     # 2. one student regraded in the graded class, against the interpreter starting with NumPy
     numpy_wall, _, _ = _measure([sys.executable, "-c", "import numpy"], course)
-    regrade, _ = _grade(course, "--force", str(Path("submitted") / next(iter(students)) / ASSIGNMENT))
+    regrade, _ = _grade(course, "--force", str(CoursePaths(course).submitted(next(iter(students)), ASSIGNMENT)))
     figures.append((f"regrade one student (--force), class of {size}: ours / python -c 'import numpy'",
                     regrade, numpy_wall, regrade / numpy_wall, "<= 5x", regrade / numpy_wall <= 5))
     figures.append((f"class of {size}: nbgrader autograde / ours", nb_wall, ours_wall, nb_wall / ours_wall,

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_report(find_course_root(), get_assignment(args.assignment), args.html, args.csv)
         # "release": the parser accepts no other command
-        from autograder.demo import release
+        from autograder.release import release
 
         return release(find_course_root(), args.assignments or list(ASSIGNMENTS))
     except CourseError as exc:
@@ -189,7 +189,7 @@ def _grade_with(args, root, assignment, warm) -> int:
             print(result.to_json(), flush=True)
 
     try:
-        results = schedule.grade_class(root, assignment.name, found, options, emit)
+        results = schedule.grade_class(root, assignment, found, options, emit)
     except NotebookError as exc:
         raise CourseError(str(exc)) from None
     except KeyboardInterrupt:

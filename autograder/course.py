@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The course's secret (a runtime file, never committed): the hidden cases are drawn from it, so
-#: that nobody holding the grader's public source can compute them ahead of time.
-SECRET = Path(".autograder") / "secret"
+from autograder.course_paths import SECRET, CoursePaths
+
+__all__ = ["ASSIGNMENTS", "FROM_SCRATCH", "SECRET", "SIBLING_EDGES", "Assignment", "CourseError", "course_secret",
+           "find_course_root", "get_assignment"]
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ def find_course_root(start: Path | None = None) -> Path:
 
 
 def course_secret(root: Path) -> bytes:
-    """The course's secret, made (readable by its owner only) the first time it is needed. Every
-    grader of the course (its Dask workers, its Gradescope bundle) must read the same one."""
-    path = root / SECRET
+    """The course's secret (a runtime file, never committed), made (readable by its owner only) the
+    first time it is needed: the hidden cases are drawn from it, so that nobody holding the grader's
+    public source can compute them ahead of time. Every grader of the course (its Dask workers, its
+    Gradescope bundle) must read the same one."""
+    path = CoursePaths(root).secret
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except (OSError, ValueError):

@@ -12,27 +12,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder import gradebook, sample_class, schedule
-from autograder.course import ASSIGNMENTS, CourseError, get_assignment
+from autograder import sample_class, schedule
+from autograder.course import ASSIGNMENTS, CourseError
+from autograder.course_paths import CoursePaths
 from autograder.feedback.scores import format_table
+from autograder.gradebook.nbgrader_side import run_nbgrader
 from autograder.grading import Limits
 from autograder.sandbox import doctor
 from autograder.submissions import find
-
-
-def _nbgrader(root: Path, *args: str) -> None:
-    done = gradebook.nbgrader_command(root, *args)
-    if done.returncode != 0:
-        raise CourseError(f"'nbgrader {' '.join(args)}' failed:\n{(done.stderr or done.stdout)[-3000:]}")
-
-
-def release(root: Path, names: list[str]) -> int:
-    """Regenerate assignments/ from source/ (what instructors commit after editing source/)."""
-    for name in names:
-        get_assignment(name)
-        _nbgrader(root, "generate_assignment", name, "--force")
-        print(f"released {name} -> {root / 'assignments' / name}")
-    return 0
 
 
 def make_course(root: Path, target: Path) -> Path:
@@ -51,10 +38,10 @@ def run_demo(root: Path, target: Path) -> int:
     course = make_course(root, target)
     print(doctor(), end="\n\n")
     for name, assignment in ASSIGNMENTS.items():
-        _nbgrader(course, "generate_assignment", name, "--force")
+        run_nbgrader(course, "generate_assignment", name, "--force")
         sample_class.write_class(course, assignment, sample_class.DEMO_CLASS)
         options = schedule.Options(force=True, limits=Limits(timeout=10))
-        results = schedule.grade_class(course, name, find(course, assignment, []), options)
+        results = schedule.grade_class(course, assignment, find(course, assignment, []), options)
         print(f"== {name}: {assignment.notebook}.ipynb")
         for student, behaviour in sample_class.DEMO_CLASS.items():
             print(f"   {student}: {sample_class.describe(assignment, behaviour)}")
@@ -66,12 +53,13 @@ def run_demo(root: Path, target: Path) -> int:
             print(ben.exercises[0].feedback, end="\n\n")
         sys.stdout.flush()
     for name in ASSIGNMENTS:
-        _nbgrader(course, "generate_feedback", name, "--force")
+        run_nbgrader(course, "generate_feedback", name, "--force")
     csv = course / "grades.csv"
-    _nbgrader(course, "export", "--to", str(csv))
-    feedback = sorted((course / "feedback").rglob("*.html"))
-    print(f"gradebook:     {course / 'gradebook.db'}  (open with 'nbgrader formgrader' from {course})")
-    print(f"feedback HTML: {course / 'feedback'}  ({len(feedback)} files, e.g. {feedback[0].relative_to(course)})")
+    run_nbgrader(course, "export", "--to", str(csv))
+    paths = CoursePaths(course)
+    feedback = sorted(paths.feedback_root.rglob("*.html"))
+    print(f"gradebook:     {paths.gradebook}  (open with 'nbgrader formgrader' from {course})")
+    print(f"feedback HTML: {paths.feedback_root}  ({len(feedback)} files, e.g. {feedback[0].relative_to(course)})")
     print(f"grades CSV:    {csv}")
     print("written questions are left for manual grading in the formgrader (scores shown as -/max).")
     from autograder.report import run_report

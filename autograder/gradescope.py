@@ -17,9 +17,7 @@ Gradescope's autograder specification describes it: one test per graded function
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 import traceback
 import zipfile
@@ -29,6 +27,7 @@ from pathlib import Path
 from autograder import sandbox
 from autograder.course import SECRET, Assignment, CourseError, course_secret, get_assignment
 from autograder.feedback import words
+from autograder.files import atomic_writer, write_atomically
 from autograder.results import Exercise, NotebookResult
 from autograder.submissions import Submission
 
@@ -169,20 +168,13 @@ def build_bundle(root: Path, settings: Settings, out: Path) -> Path:
                           f"{assignment.release_path(root)} (run `make release` first)")
     requirements = "\n".join(pinned_requirements(root)) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=".gradescope-", suffix=".zip", dir=out.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
-            _add_text(bundle, "setup.sh", SETUP_SH, executable=True)
-            _add_text(bundle, "run_autograder", RUN_AUTOGRADER, executable=True)
-            _add_text(bundle, "requirements.txt", requirements)
-            _add_text(bundle, CONFIG, json.dumps(asdict(settings), indent=1) + "\n")
-            for name, path in _course_files(root, assignment):
-                bundle.write(path, name)
-        os.replace(partial, out)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+    with atomic_writer(out, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_text(bundle, "setup.sh", SETUP_SH, executable=True)
+        _add_text(bundle, "run_autograder", RUN_AUTOGRADER, executable=True)
+        _add_text(bundle, "requirements.txt", requirements)
+        _add_text(bundle, CONFIG, json.dumps(asdict(settings), indent=1) + "\n")
+        for name, path in _course_files(root, assignment):
+            bundle.write(path, name)
     return out
 
 
@@ -308,9 +300,7 @@ def run(root: Path) -> int:
                              "verdict on your notebook. Your instructor can see the log; please tell them.",
                    "output_format": "text", "stdout_visibility": "hidden", "tests": []}
         code = 1
-    partial = results.with_suffix(".json.partial")
-    partial.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, results)
+    write_atomically(results, json.dumps(payload, indent=1) + "\n")
     return code
 
 
@@ -337,7 +327,7 @@ def _grade(root: Path, start: float) -> dict:
         workers=1, force=True, gradebook=False, per_student_seeds=settings.per_student_seeds and key is not None,
         limits=grading.Limits(timeout=settings.timeout, memory_mb=settings.memory_mb,
                               processes=sandbox.process_limit()))
-    (result,) = schedule.grade_class(course, assignment.name, [submission], options)
+    (result,) = schedule.grade_class(course, assignment, [submission], options)
     print(f"{result.status}: {result.score:g}/{result.max_score:g}" + (f" ({result.error})" if result.error else ""))
     if level != "bubblewrap":
         notes = [*notes, "Graded with the rlimits sandbox (bubblewrap cannot run in this container)."]

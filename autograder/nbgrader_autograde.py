@@ -48,6 +48,7 @@ from traitlets import Float, Integer, Unicode
 from autograder import gradebook, grading, sandbox, schedule, submissions
 from autograder import notebooks as notebook_files
 from autograder.course import ASSIGNMENTS, Assignment
+from autograder.course_paths import CoursePaths
 from autograder.results import NotebookResult
 from autograder.sandbox.runner import WorkerServer
 from autograder.store import ResultStore
@@ -93,10 +94,10 @@ def to_grade(root: Path, assignment: Assignment, student: str) -> Submission:
     """The submission ``python -m autograder grade`` grades for this student (with its problem, if
     it cannot be graded: two notebooks, another assignment's, unreadable exchange files, ...)."""
     found = submissions.find_student(root, assignment, student)
-    folder = root / "submitted" / student / assignment.name
+    folder = CoursePaths(root).submitted(student, assignment.name)
     chosen = next((s for s in found if not s.problem), found[0] if found else
                   Submission(student, folder / f"{assignment.notebook}.ipynb", f"no notebook in {folder}"))
-    chosen = schedule.exchange_checked(root, assignment.name, chosen)
+    chosen = schedule.exchange_checked(root, assignment, chosen)
     return dataclasses.replace(chosen, student=student)
 
 
@@ -121,7 +122,7 @@ class SubmissionExporter(NotebookExporter):
         info = (resources or {}).get("nbgrader", {})
         assignment = ASSIGNMENTS.get(info.get("assignment"))
         root = _course_root(self)
-        folder = root / "submitted" / str(info.get("student")) / str(info.get("assignment"))
+        folder = CoursePaths(root).submitted(str(info.get("student")), str(info.get("assignment")))
         if assignment is None or os.path.realpath(os.path.dirname(filename)) != os.path.realpath(folder):
             return super().from_filename(filename, resources, **kw)
         submission = to_grade(root, assignment, info["student"])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from autograder import cases, course_config, feedback, judge, notebooks, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, course_secret, find_course_root, get_assignment
+from autograder.course_paths import AUTOGRADED
 from autograder.feedback.notebook import PICTURE
 from autograder.sandbox import call_traced, policy
 from autograder.verdicts import CaseOutcome, Problem, ProblemKind, Violation
@@ -44,7 +45,7 @@ def per_student_seeds(root: Path) -> bool:
 def autograded_student(folder: Path, assignment: str) -> str | None:
     """The student whose notebook nbgrader autogrades in `folder` (autograded/<student>/<assignment>/)."""
     parts = folder.resolve().parts
-    if len(parts) >= 3 and parts[-3] == "autograded" and parts[-1] == assignment:
+    if len(parts) >= 3 and parts[-3] == AUTOGRADED and parts[-1] == assignment:
         return parts[-2]
     return None
 

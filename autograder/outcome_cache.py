@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from autograder.cases import BuiltCase, Case
 from autograder.course import Assignment, CourseError, course_secret
+from autograder.course_paths import CoursePaths
+from autograder.files import write_atomically
 from autograder.sandbox import wire
 from autograder.store import grader_fingerprint
 
@@ -27,7 +27,7 @@ VERSION = 1
 
 
 def cache_path(root: Path, assignment: Assignment) -> Path:
-    return root / ".autograder" / "cache" / f"{assignment.name}.json"
+    return CoursePaths(root).outcome_cache(assignment.name)
 
 
 def key(root: Path, assignment: Assignment, seed: str | None) -> str:
@@ -71,9 +71,6 @@ def save(root: Path, assignment: Assignment, under: str, built, expected, digest
     path = cache_path(root, assignment)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(handle, "w") as out:
-            json.dump({"key": under, "functions": functions}, out)
-        os.replace(temporary, path)
+        write_atomically(path, json.dumps({"key": under, "functions": functions}))
     except OSError:
         pass

@@ -17,6 +17,7 @@ import nbformat
 
 from autograder import notebooks
 from autograder.course import Assignment
+from autograder.course_paths import CoursePaths
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def write_class(root: Path, assignment: Assignment, students: dict[str, str]) ->
     for student, behaviour in students.items():
         if behaviour == "bug":
             behaviour = next(iter(BUGS[assignment.name]))
-        folder = root / "submitted" / student / assignment.name
+        folder = CoursePaths(root).submitted(student, assignment.name)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{assignment.notebook}.ipynb"
         nbformat.write(submission(root, assignment, behaviour), path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import gradebook, grading
-from autograder.course import SIBLING_EDGES, get_assignment
+from autograder.course import SIBLING_EDGES, Assignment
 from autograder.results import NotebookResult
 from autograder.sandbox.launch import Warm
 from autograder.sandbox.runner import WorkerServer
@@ -65,18 +65,17 @@ class GradedClass:
         return sum(r.status != "graded" for r in self.results)
 
 
-def grade_class(root: Path, assignment_name: str, submissions: list[Submission], options: Options,
+def grade_class(root: Path, assignment: Assignment, submissions: list[Submission], options: Options,
                 on_result: Callable[[NotebookResult], None] = lambda result: None) -> GradedClass:
     """Grade every submission exactly once (skipping unchanged ones unless forced), and record
     every result, graded or not, in the gradebook."""
-    assignment = get_assignment(assignment_name)
     seeds = "per-student" if options.per_student_seeds else ""
     # What changes a result: the limits a student's code ran under, and how cases were drawn.
     store = ResultStore(root, assignment, f"{options.limits.timeout}/{options.limits.memory_mb}/{seeds}")
     results = GradedClass()
     cached, todo = [], []
     if options.gradebook:
-        submissions = [exchange_checked(root, assignment_name, submission) for submission in submissions]
+        submissions = [exchange_checked(root, assignment, submission) for submission in submissions]
     for submission in submissions:
         stored = None if options.force else store.load(submission.path, submission.problem)
         if stored is not None and stored.student == submission.student:
@@ -89,14 +88,14 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
         # forked now, while this process has no other thread (the gradebook's opens next)
         warm.answerer = fork_answerer(root, assignment.name)
     options = dataclasses.replace(options, warm=warm)
-    bar = _progress_bar(len(todo), assignment_name)
+    bar = _progress_bar(len(todo), assignment.name)
     # Start-up overlapped: the gradebook (nbgrader's import, creating the database, registering the
     # assignment) opens in a thread while the worker servers start and the first notebooks grade.
     opening = ThreadPoolExecutor(1, thread_name_prefix="gradebook") if options.gradebook else None
     book_ready = opening.submit(gradebook.GradebookWriter(root, assignment).__enter__) if opening else None
     try:
-        source = (_dask_results(root, assignment_name, todo, options) if options.scheduler
-                  else _local_results(root, assignment_name, todo, options))
+        source = (_dask_results(root, assignment, todo, options) if options.scheduler
+                  else _local_results(root, assignment, todo, options))
     finally:
         warm.stop()  # what the run did not take (nothing to grade, or a Dask run)
     if opening is not None:
@@ -144,14 +143,14 @@ def grade_class(root: Path, assignment_name: str, submissions: list[Submission],
     return results
 
 
-def exchange_checked(root: Path, assignment_name: str, submission: Submission) -> Submission:
+def exchange_checked(root: Path, assignment: Assignment, submission: Submission) -> Submission:
     """The submission, or, when nbgrader could not read back the exchange files that come with it
     into autograded/ and feedback/ (gradebook.exchange_problem: timestamp.txt not UTF-8 or not a
     time, an empty secret, ...), its error row's reason: for that student only, and only when
     recording in nbgrader's gradebook (Gradescope and --no-gradebook never use those files)."""
     if submission.problem:
         return submission
-    folder = gradebook.folder_of(root, submission.student, assignment_name, submission.path)
+    folder = gradebook.folder_of(root, submission.student, assignment.name, submission.path)
     problem = gradebook.exchange_problem(folder)
     return dataclasses.replace(submission, problem=problem) if problem else submission
 
@@ -208,15 +207,16 @@ def _progress_bar(total: int, assignment_name: str):
     return tqdm(total=total, desc=f"grading {assignment_name}", unit="nb", file=sys.stderr, dynamic_ncols=True)
 
 
-def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[Submission, NotebookResult]]]:
+def _local_results(root: Path, assignment: Assignment, todo: list[Submission],
+                   options: Options) -> Iterator[list[tuple[Submission, NotebookResult]]]:
     """Start grading at once (worker threads, one worker server each); the returned iterator
     yields what has finished, in batches."""
     if not todo:
         return iter(())
     warm = options.warm or Warm()
-    ctx = grading.Context(root, get_assignment(assignment_name), options.limits, options.per_student_seeds)
+    ctx = grading.Context(root, assignment, options.limits, options.per_student_seeds)
     if (answerer := warm.take_answerer()) is not None:
-        ctx.add_answerer(ReferenceCalls(root, assignment_name, answerer))
+        ctx.add_answerer(ReferenceCalls(root, assignment.name, answerer))
     ctx.prepared(todo[0].student)  # build cases and reference outcomes once, before the threads
     jobs: queue.Queue = queue.Queue()
     for submission in todo:
@@ -276,17 +276,17 @@ def _local_results(root, assignment_name, todo, options) -> Iterator[list[tuple[
 _per_thread = threading.local()
 
 
-def grade_one(root: str, assignment_name: str, student: str, path: str, problem: str | None,
+def grade_one(root: str, assignment: Assignment, student: str, path: str, problem: str | None,
               limits: grading.Limits, sandbox: str, per_student_seeds: bool) -> dict:
     """A self-contained grading task for a Dask worker: returns the result as plain data.
 
     Each worker thread keeps one worker server and one context between tasks."""
-    key = (root, assignment_name, str(limits), sandbox, per_student_seeds)
+    key = (root, assignment, str(limits), sandbox, per_student_seeds)
     if getattr(_per_thread, "key", None) != key:
         if getattr(_per_thread, "server", None) is not None:
             _per_thread.server.stop()
         _per_thread.key = key
-        _per_thread.ctx = grading.Context(Path(root), get_assignment(assignment_name), limits, per_student_seeds)
+        _per_thread.ctx = grading.Context(Path(root), assignment, limits, per_student_seeds)
         _per_thread.server = WorkerServer(sandbox)
     submission = Submission(student, Path(path), problem)
     try:
@@ -296,14 +296,14 @@ def grade_one(root: str, assignment_name: str, student: str, path: str, problem:
     return {"result": result.to_json()}
 
 
-def _dask_results(root, assignment_name, todo, options):
+def _dask_results(root: Path, assignment: Assignment, todo: list[Submission], options: Options):
     import json
 
     from distributed import Client, as_completed
 
     with Client(options.scheduler, timeout="30s") as client:
         futures = {
-            client.submit(grade_one, str(root), assignment_name, s.student, str(s.path), s.problem,
+            client.submit(grade_one, str(root), assignment, s.student, str(s.path), s.problem,
                           options.limits, options.sandbox, options.per_student_seeds, pure=False): s
             for s in todo
         }
@@ -313,6 +313,6 @@ def _dask_results(root, assignment_name, todo, options):
                 data = json.loads(future.result()["result"])
                 result = NotebookResult.from_dict(data)
             except Exception as exc:  # noqa: BLE001 - a lost task is reported, not fatal
-                ctx = grading.Context(root, get_assignment(assignment_name), options.limits)
+                ctx = grading.Context(root, assignment, options.limits)
                 result = grading.error_result(ctx, submission, f"dask task failed: {type(exc).__name__}: {exc}")
             yield [(submission, result)]

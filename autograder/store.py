@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from autograder import notebooks
 from autograder.course import Assignment
+from autograder.course_paths import CoursePaths
+from autograder.files import atomic_writer, stale_temporaries
 from autograder.results import NotebookResult
 from autograder.verdicts import VERSION
 
@@ -38,7 +39,7 @@ def grader_fingerprint(source_notebook: str, mtime_ns: int) -> str:
 
 
 def results_folder(root: Path, assignment: Assignment) -> Path:
-    return root / ".autograder" / "results" / assignment.name
+    return CoursePaths(root).results(assignment.name)
 
 
 def stored_results(root: Path, assignment: Assignment) -> list[tuple[Path, float, dict]]:
@@ -69,14 +70,8 @@ class ResultStore:
     def _sweep(self) -> None:
         """Remove half-written results left by a grader that was killed while saving (the
         temporary name carries the writer's pid; a live writer's files are left alone)."""
-        for stale in self.folder.glob(".tmp-*.json"):
-            try:
-                pid = int(stale.name.split("-")[1])
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                stale.unlink(missing_ok=True)
-            except (ValueError, IndexError, PermissionError):
-                continue
+        for stale in stale_temporaries(self.folder, "*.json"):
+            stale.unlink(missing_ok=True)
 
     @staticmethod
     def key(path: Path) -> str:
@@ -112,13 +107,5 @@ class ResultStore:
     def save(self, path: Path, result: NotebookResult, problem: str | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         record = {"version": VERSION, "fingerprint": self.fingerprint(path, problem), "result": result.to_dict()}
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(record, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.folder / f"{self.key(path)}.json")
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_writer(self.folder / f"{self.key(path)}.json", durable=True) as out:
+            json.dump(record, out)

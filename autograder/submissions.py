@@ -9,6 +9,7 @@ from pathlib import Path
 
 from autograder import notebooks
 from autograder.course import ASSIGNMENTS, Assignment, CourseError
+from autograder.course_paths import SUBMITTED, CoursePaths
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class Submission:
 
 def _student_of(path: Path, assignment: Assignment) -> str:
     parts = Path(os.path.realpath(path)).parts  # (Path.resolve raises on a link to itself)
-    if "submitted" in parts[:-1]:
-        index = len(parts) - 1 - parts[::-1].index("submitted")
+    if SUBMITTED in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index(SUBMITTED)
         if index + 1 < len(parts) - 1:
             return parts[index + 1]
     folder = path.parent
@@ -122,7 +123,7 @@ def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submissio
     groups: dict[Path, list[Path]] = {}
     problems: dict[Path, str] = {}
     if not paths:
-        base = root / "submitted"
+        base = CoursePaths(root).submitted_root
         if not base.is_dir():
             raise CourseError(f"no submitted/ folder in {root}: collect submissions first, or pass paths")
         try:
@@ -155,7 +156,7 @@ def find_student(root: Path, assignment: Assignment, student: str) -> list[Submi
     one student at a time): the same notebook chosen, the same problems; [] without that folder."""
     groups: dict[Path, list[Path]] = {}
     problems: dict[Path, str] = {}
-    _student_folder(root / "submitted" / student, assignment, groups, problems)
+    _student_folder(CoursePaths(root).submitted_root / student, assignment, groups, problems)
     return _submissions(assignment, groups, problems)
 
 

@@ -14,6 +14,8 @@ from autograder.store import ResultStore
 from autograder.submissions import Submission
 from tests.conftest import make_course
 
+PS1 = get_assignment("ps1")
+
 
 class StampingGrader:
     """Replaces schedule._local_results: grades by writing the run's stamp into the feedback (one
@@ -24,13 +26,13 @@ class StampingGrader:
         self.graded: list[tuple[int, str]] = []
         self.seen_options: list[schedule.Options] = []
 
-    def __call__(self, root, assignment_name, todo, options):
-        assert (root / "nbgrader_config.py").is_file() and assignment_name == "ps1"
+    def __call__(self, root, assignment, todo, options):
+        assert (root / "nbgrader_config.py").is_file() and assignment is PS1
         self.seen_options.append(options)
         for submission in todo:
             self.graded.append((self.run, submission.student))
             yield [(submission, NotebookResult(
-                submission.student, assignment_name, "convolution", str(submission.path), "graded", None, 8.0,
+                submission.student, assignment.name, "convolution", str(submission.path), "graded", None, 8.0,
                 20.0, [Exercise("conv2d", 8.0, 8.0, f"conv2d: graded in run {self.run}",
                                 {"test_conv2d_hidden": 8.0})]))]
 
@@ -51,7 +53,7 @@ def setup(tmp_path, monkeypatch):
     def run(**options):
         grader.run += 1
         seen = []
-        graded = schedule.grade_class(root, "ps1", submissions, schedule.Options(**{"workers": 1, "gradebook": False,
+        graded = schedule.grade_class(root, PS1, submissions, schedule.Options(**{"workers": 1, "gradebook": False,
                                                                                   **options}), seen.append)
         assert seen == list(graded)  # every result is announced as it comes
         return {r.student: r.exercises[0].feedback for r in graded}, graded
@@ -119,7 +121,7 @@ def test_editing_the_reference_in_source_regrades(setup):
 def test_a_stored_result_of_another_student_is_not_served(setup):
     root, submissions, grader, run = setup
     run()
-    store = ResultStore(root, schedule.get_assignment("ps1"), f"{grading.Limits().timeout}/"
+    store = ResultStore(root, PS1, f"{grading.Limits().timeout}/"
                                                               f"{grading.Limits().memory_mb}/")
     alice = submissions[0].path
     stored = store.load(alice)
@@ -133,13 +135,13 @@ def test_the_scheduler_option_sends_the_work_to_dask(setup, monkeypatch):
     root, submissions, grader, run = setup
     sent = []
 
-    def dask(root_, assignment_name, todo, options):
-        sent.append((Path(root_), assignment_name, [s.student for s in todo], options.scheduler))
+    def dask(root_, assignment, todo, options):
+        sent.append((Path(root_), assignment, [s.student for s in todo], options.scheduler))
         return iter(())
 
     monkeypatch.setattr(schedule, "_dask_results", dask)
     run(scheduler="tcp://127.0.0.1:8786")
-    assert sent == [(root, "ps1", ["alice", "bob"], "tcp://127.0.0.1:8786")] and grader.graded == []
+    assert sent == [(root, PS1, ["alice", "bob"], "tcp://127.0.0.1:8786")] and grader.graded == []
 
 
 def test_results_reach_the_gradebook_and_a_lost_gradebook_is_rewritten_from_the_store(setup):
@@ -209,7 +211,7 @@ def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_
     real_server = launch.spawn_server
     monkeypatch.setattr(launch, "spawn_server", lambda *a: started.append("server") or real_server(*a))
     monkeypatch.setattr(sibling_calls.ReferenceCalls, "_start", lambda self: started.append("answerer"))
-    (result,) = schedule.grade_class(root, "ps1", found, schedule.Options(workers=1, gradebook=False, warm=warm))
+    (result,) = schedule.grade_class(root, PS1, found, schedule.Options(workers=1, gradebook=False, warm=warm))
     assert result.status == "graded" and result.score == 17.0, result.error
     assert started == []  # the warm server ran it; the run's answerer answered convolve2d's calls
     (answerer,) = answerers
@@ -218,7 +220,7 @@ def test_the_warm_server_and_answerer_are_used_and_nothing_outlives_the_run(tmp_
 
     idle = sandbox.warm_up("auto")
     pid = idle.server[1].pid
-    (again,) = schedule.grade_class(root, "ps1", found, schedule.Options(workers=1, gradebook=False, warm=idle))
+    (again,) = schedule.grade_class(root, PS1, found, schedule.Options(workers=1, gradebook=False, warm=idle))
     assert again.score == 17.0 and _gone(pid) and len(answerers) == 1  # served from the store: nothing started
 
 

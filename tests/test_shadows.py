@@ -63,7 +63,7 @@ def hand_in(course) -> None:
 
 def grade(course) -> dict[str, float]:
     options = schedule.Options(workers=1, limits=Limits(timeout=10))
-    return {r.student: r.score for r in schedule.grade_class(course, "ps1", find(course, PS1, []), options)}
+    return {r.student: r.score for r in schedule.grade_class(course, PS1, find(course, PS1, []), options)}
 
 
 def autograded(course, student: str) -> dict:

@@ -35,12 +35,12 @@ import fcntl
 import html
 import os
 import secrets
-import tempfile
 import time
 from pathlib import Path
 
 from autograder import course_config, notebooks, shadows
 from autograder.course import Assignment
+from autograder.course_paths import CoursePaths
 from autograder.feedback.notebook import (
     VISIBLE_CHECK,
     feedback_by_cell,
@@ -49,6 +49,7 @@ from autograder.feedback.notebook import (
     figures_by_cell,
     not_graded,
 )
+from autograder.files import write_atomically
 from autograder.gradebook import html_safety
 from autograder.gradebook.nbgrader_side import (
     COURSE_ID,
@@ -82,9 +83,9 @@ _RESTORE = {
 
 @contextlib.contextmanager
 def locked(root: Path):
-    folder = root / ".autograder"
-    folder.mkdir(exist_ok=True)
-    with open(folder / "gradebook.lock", "w") as handle:
+    lock = CoursePaths(root).gradebook_lock
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -99,7 +100,7 @@ def submission_folder(root: Path, result: NotebookResult) -> Path:
 
 def folder_of(root: Path, student: str, assignment: str, path: Path) -> Path:
     """The submission folder of a notebook (see `submission_folder`)."""
-    folder = root / "submitted" / student / assignment
+    folder = CoursePaths(root).submitted(student, assignment)
     with contextlib.suppress(ValueError):
         # os.path.realpath: Path.resolve raises on a link to itself
         Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
@@ -193,7 +194,7 @@ class GradebookWriter:
 
     def __init__(self, root: Path, assignment: Assignment):
         self.root, self.assignment = root, assignment
-        self.path = root / "gradebook.db"
+        self.path = CoursePaths(root).gradebook
 
     def __enter__(self):
         self.release = notebooks.read(self.assignment.release_path(self.root))
@@ -249,7 +250,7 @@ class GradebookWriter:
         return all(cells.get(cell, (None,))[0] == points for cell, points in self.expected_auto_scores(result).items())
 
     def autograded_path(self, student: str) -> Path:
-        return self.root / "autograded" / student / self.assignment.name / f"{self.assignment.notebook}.ipynb"
+        return CoursePaths(self.root).autograded(student, self.assignment.name) / f"{self.assignment.notebook}.ipynb"
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -320,15 +321,8 @@ class GradebookWriter:
             text = notebooks.writes(out)
         path = self.autograded_path(result.student)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".ipynb")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                # nbformat's own layout (autograder.notebooks.writes), without validating again
-                stream.write(text + "\n")
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # nbformat's own layout (autograder.notebooks.writes), without validating again
+        write_atomically(path, text + "\n")
         carry_exchange_files(folder, Path(result.path), path.parent)
         return path
 

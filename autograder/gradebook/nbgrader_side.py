@@ -12,13 +12,14 @@ import tempfile
 from pathlib import Path
 
 from autograder import course_config
-from autograder.course import Assignment
+from autograder.course import Assignment, CourseError
+from autograder.course_paths import CoursePaths
 
 COURSE_ID = "conv-from-scratch"
 
 
 def db_url(root: Path) -> str:
-    return f"sqlite:///{(root / 'gradebook.db').resolve()}"
+    return CoursePaths(root).db_url
 
 
 def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -27,6 +28,13 @@ def nbgrader_command(root: Path, *args: str) -> subprocess.CompletedProcess:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
                           capture_output=True, text=True)
+
+
+def run_nbgrader(root: Path, *args: str) -> None:
+    """`nbgrader_command`, a CourseError with nbgrader's own words when it fails."""
+    done = nbgrader_command(root, *args)
+    if done.returncode != 0:
+        raise CourseError(f"'nbgrader {' '.join(args)}' failed:\n{(done.stderr or done.stdout)[-3000:]}")
 
 
 def _scripts_on_path() -> None:
