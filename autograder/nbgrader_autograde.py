@@ -37,7 +37,6 @@ import dataclasses
 import datetime
 import os
 import threading
-import types
 from pathlib import Path
 
 import nbformat
@@ -49,6 +48,14 @@ from autograder import gradebook, grading, sandbox, schedule, submissions
 from autograder import notebooks as notebook_files
 from autograder.course import ASSIGNMENTS, Assignment
 from autograder.course_paths import CoursePaths
+from autograder.feedback.notebook import (
+    VISIBLE_CHECK,
+    feedback_by_cell,
+    feedback_output,
+    figure_output,
+    figures_by_cell,
+)
+from autograder.feedback.notebook import not_graded as not_graded_text
 from autograder.results import NotebookResult
 from autograder.sandbox.runner import WorkerServer
 from autograder.store import ResultStore
@@ -66,7 +73,6 @@ STEPS = [
 ]
 #: Seconds a worker server is kept after its last notebook (the formgrader's process lives on).
 IDLE_SECONDS = 120.0
-VISIBLE_CHECK = "visible check: scored in the graded cells of this function"
 
 
 class NotGradable(Exception):
@@ -90,15 +96,16 @@ def pick_notebook(assignment: str, student: str, notebooks: list[str]) -> None:
         notebooks[:] = [os.path.join(folder, f"{ours.notebook}.ipynb")]
 
 
-def to_grade(root: Path, assignment: Assignment, student: str) -> Submission:
-    """The submission ``python -m autograder grade`` grades for this student (with its problem, if
-    it cannot be graded: two notebooks, another assignment's, unreadable exchange files, ...)."""
+def to_grade(root: Path, assignment: Assignment, student: str) -> list[Submission]:
+    """What ``python -m autograder grade`` grades for this student: the notebook it grades first, then
+    any others it reports (each with its problem, if it cannot be graded: two notebooks, another
+    assignment's, unreadable exchange files, ...)."""
     found = submissions.find_student(root, assignment, student)
     folder = CoursePaths(root).submitted(student, assignment.name)
-    chosen = next((s for s in found if not s.problem), found[0] if found else
-                  Submission(student, folder / f"{assignment.notebook}.ipynb", f"no notebook in {folder}"))
-    chosen = schedule.exchange_checked(root, assignment, chosen)
-    return dataclasses.replace(chosen, student=student)
+    found = found or [Submission(student, folder / f"{assignment.notebook}.ipynb", f"no notebook in {folder}")]
+    found.sort(key=lambda submission: submission.problem is not None)
+    return [dataclasses.replace(schedule.exchange_checked(root, assignment, submission), student=student)
+            for submission in found]
 
 
 def _course_root(configurable) -> Path:
@@ -125,7 +132,7 @@ class SubmissionExporter(NotebookExporter):
         folder = CoursePaths(root).submitted(str(info.get("student")), str(info.get("assignment")))
         if assignment is None or os.path.realpath(os.path.dirname(filename)) != os.path.realpath(folder):
             return super().from_filename(filename, resources, **kw)
-        submission = to_grade(root, assignment, info["student"])
+        submission = to_grade(root, assignment, info["student"])[0]
         path, nb = submission.path, None
         if not submission.problem:
             try:
@@ -179,24 +186,28 @@ class Session:
         self.timer: threading.Timer | None = None
 
     def grade(self, student: str) -> NotebookResult:
-        """Grade a student's submission in the sandbox and store the result, as `grade` does."""
-        submission = to_grade(self.settings.root, self.ctx.assignment, student)
+        """Grade a student's submission in the sandbox and store the result, as `grade` does (and
+        the error rows of the other notebooks it reports, such as a second one)."""
+        first, *others = to_grade(self.settings.root, self.ctx.assignment, student)
         with self.lock:
             if self.timer is not None:
                 self.timer.cancel()
             if self.server is None:
                 self.server = WorkerServer(self.settings.sandbox)
+            level = self.server.level
             try:
-                result = grading.grade(self.ctx, submission, self.server)
+                result = grading.grade(self.ctx, first, self.server)
             except Exception as exc:  # noqa: BLE001 - one submission never stops nbgrader's run
-                result = grading.error_result(self.ctx, submission, f"grader error: {type(exc).__name__}: {exc}")
+                result = grading.error_result(self.ctx, first, f"grader error: {type(exc).__name__}: {exc}")
             finally:
                 self.timer = threading.Timer(IDLE_SECONDS, self.stop)
                 self.timer.daemon = True
                 self.timer.start()
-        result = schedule.valid_text(result)
-        self.store.save(submission.path, result, submission.problem)
-        return result
+        results = [(first, result)] + [(other, grading.error_result(self.ctx, other, other.problem, level))
+                                       for other in others if other.problem]
+        for submission, each in results:
+            self.store.save(submission.path, schedule.valid_text(each), submission.problem)
+        return schedule.valid_text(result)
 
     def stop(self) -> None:
         """End the worker server and the sibling-call answerers (started again when needed)."""
@@ -266,15 +277,25 @@ class GradeInSandbox(NbGraderPreprocessor):
         result = grader.grade(info["student"])
         if result.status != "graded":
             self.log.warning("%s: not graded: %s", info["student"], result.error)
-            nb.cells = [nbformat.from_dict(cell) for cell in not_graded(grader.ctx.release, result).cells]
+            headed = gradebook.not_graded_notebook(grader.ctx.release, result)  # what `grade` records for it
+            nb.cells = [nbformat.from_dict(cell) for cell in headed.cells]
+            nothing_by_hand(info)
         record(nb, result)
         return nb, resources
 
 
-def not_graded(release, result: NotebookResult):
-    """The release headed by why the submission could not be graded: the notebook `grade` records
-    for it (GradebookWriter.not_graded_notebook, which reads only the release)."""
-    return gradebook.GradebookWriter.not_graded_notebook(types.SimpleNamespace(release=release), result)
+def nothing_by_hand(info: dict) -> None:
+    """A submission that could not be graded leaves nothing to grade by hand: every grade 0, none
+    waiting for a human, as nbgrader records a notebook that was not handed in (and `grade` records
+    such a submission). SaveAutoGrades then scores the release's cells, 0 each; this reaches the
+    task cells (written questions) too, which it leaves alone."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(info["db_url"]) as gb:
+        notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+        for grade in notebook.grades:
+            grade.auto_score, grade.needs_manual_grade = 0, False
+        gb.db.commit()
 
 
 def record(nb, result: NotebookResult) -> None:
@@ -282,18 +303,18 @@ def record(nb, result: NotebookResult) -> None:
     function's feedback under its last test cell), the picture of its first wrong array, and the
     points earned as the cell's result. Every graded test cell gets its points from `result`, 0
     when it has none (never nbgrader's full credit for a cell without output)."""
-    shown = gradebook.feedback_by_cell(result)
-    pictures = gradebook.figures_by_cell(result)
+    shown = feedback_by_cell(result)
+    pictures = figures_by_cell(result)
     earned = {cell: points for e in result.exercises for cell, points in e.cells.items()}
-    reason = f"not graded: {result.error}" if result.status != "graded" else None
+    reason = not_graded_text(result.error) if result.status != "graded" else None
     for cell in nb.cells:
         meta = notebook_files.nbgrader(cell)
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             continue
         gid = notebook_files.grade_id(cell)
-        outputs = [gradebook.feedback_output(reason or shown.get(gid) or VISIBLE_CHECK)]
+        outputs = [feedback_output(reason or shown.get(gid) or VISIBLE_CHECK)]
         if reason is None and gid in pictures:
-            outputs.append(gradebook.figure_output(pictures[gid]))
+            outputs.append(figure_output(pictures[gid]))
         most = float(meta.get("points", 0) or 0)
         if most > 0:
             points = 0.0 if reason else min(max(float(earned.get(gid) or 0.0), 0.0), most)

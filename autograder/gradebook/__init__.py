@@ -67,7 +67,7 @@ from autograder.shadows.gradebook_rows import ALEMBIC_HEAD, GradebookError
 __all__ = ["ALEMBIC_HEAD", "COURSE_ID", "EXCHANGE_FILES", "GradebookError", "GradebookWriter", "alembic_head",
            "db_url", "ensure_assignment", "exchange_file", "exchange_problem", "feedback_by_cell",
            "feedback_output", "figure_output", "figures_by_cell", "folder_of", "locked", "nbgrader_command",
-           "read_timestamp", "submission_folder"]
+           "not_graded_notebook", "read_timestamp", "submission_folder"]
 
 #: The files of nbgrader's exchange that come with a submission (and go on to autograded/, feedback/).
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -344,22 +344,7 @@ class GradebookWriter:
 
     def not_graded_notebook(self, result: NotebookResult):
         """The release, headed by why the submission could not be graded."""
-        import copy
-
-        nb = copy.deepcopy(self.release)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        reason = result.error or "the submitted notebook could not be read"
-        # An HTML block, so that what the student controls (a file name, in the reason) is text,
-        # never markdown: no link, emphasis or line of its own.
-        shown = html.escape(f"Not graded: {reason}").replace("\n", "\\n")
-        name = html.escape(Path(result.path).name).replace("\n", "\\n")
-        heading = (f"<p><strong>{shown}</strong></p>\n<p>The grader could not use <code>{name}</code>. Below is "
-                   "the released notebook (not your work); ask your instructor how to hand in again.</p>")
-        nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
-                                              "metadata": {}, "source": heading}))
-        return nb
+        return not_graded_notebook(self.release, result)
 
     def attach_feedback(self, nb, result: NotebookResult) -> None:
         shown = feedback_by_cell(result)
@@ -376,3 +361,24 @@ class GradebookWriter:
             if reason is None and gid in pictures:
                 cell.outputs.append(figure_output(pictures[gid]))
             cell.execution_count = None
+
+
+def not_graded_notebook(release, result: NotebookResult):
+    """The release, headed by why the submission could not be graded (what `nbgrader autograde`
+    records for it too: autograder.nbgrader_autograde)."""
+    import copy
+
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    reason = result.error or "the submitted notebook could not be read"
+    # An HTML block, so that what the student controls (a file name, in the reason) is text,
+    # never markdown: no link, emphasis or line of its own.
+    shown = html.escape(f"Not graded: {reason}").replace("\n", "\\n")
+    name = html.escape(Path(result.path).name).replace("\n", "\\n")
+    heading = (f"<p><strong>{shown}</strong></p>\n<p>The grader could not use <code>{name}</code>. Below is "
+               "the released notebook (not your work); ask your instructor how to hand in again.</p>")
+    nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
+                                          "metadata": {}, "source": heading}))
+    return nb
