@@ -75,3 +75,18 @@ def test_a_damaged_or_foreign_cache_file_is_recomputed_and_holds_only_json(tmp_p
         ctx = grading.Context(course, ps2)
         ctx.prepared("x")
         assert ctx.refs._loaded is not None, damage[:40]
+
+
+def test_the_key_holds_the_seed_the_secret_and_numpy(tmp_path, monkeypatch):
+    """Outcomes computed for one student's inputs are never served for another's (nor for the
+    shared inputs), nor after the course's secret or NumPy changed."""
+    course = make_course(tmp_path / "course")
+    ps1 = get_assignment("ps1")
+    keys = {seed: outcome_cache.key(course, ps1, seed) for seed in (None, "alice", "bob")}
+    assert len(set(keys.values())) == 3
+    assert outcome_cache.key(course, ps1, "alice") == keys["alice"]  # the same inputs, the same key
+    secret = course / ".autograder" / "secret"
+    secret.write_text("0" * 64)  # another secret
+    assert outcome_cache.key(course, ps1, None) != keys[None]
+    monkeypatch.setattr(outcome_cache.np, "__version__", "0.0.0")
+    assert outcome_cache.key(course, ps1, "alice") not in keys.values()

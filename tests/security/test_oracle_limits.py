@@ -102,6 +102,22 @@ def test_a_large_call_is_refused_before_the_reference_sees_it(root, never_starte
     assert time.perf_counter() - start < 0.5
 
 
+@pytest.mark.parametrize("times", [2, 10, 100])
+def test_a_call_a_few_times_the_largest_case_is_refused_on_both_sides(root, never_started, times):
+    """Not only the huge calls: one of two, ten or a hundred times the caller's largest case (a cap
+    loosened a hundredfold would let the last through) is refused by the grader before the answering
+    process sees it, and by that process before it decodes anything."""
+    args = [encode(np.ones(times * LARGEST - 9)), encode(np.ones((3, 3)))]
+    assert sibling_calls.count_elements(args, {}) == times * LARGEST
+    assert context(root).answer("convolve2d", "conv2d", args, {}, 4.0) == sibling_calls.refusal(TOO_LARGE)
+
+    def never(*args):
+        raise AssertionError("computed")
+
+    request = {"fn": "conv2d", "args": args, "kwargs": {}, "max_elements": LARGEST}
+    assert sibling_calls._answer({"conv2d": never}, request) == sibling_calls.refusal(TOO_LARGE)
+
+
 def test_the_largest_case_is_measured_the_same_way(root):
     """The largest case in list form is answered; one column more is refused."""
     ctx = context(root)

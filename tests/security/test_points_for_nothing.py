@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from autograder import cases, feedback, grading, judge, sandbox
-from autograder.feedback.words import failure_line
 from autograder.course import ASSIGNMENTS, FROM_SCRATCH, get_assignment
+from autograder.feedback.words import failure_line
 from autograder.sandbox.runner import WorkerServer
 from autograder.submissions import Submission
 from tests.conftest import SUBMISSIONS, build_submission, fixture_sections
