@@ -50,7 +50,8 @@ def read_bytes(path: Path, limit: int = MAX_NOTEBOOK_BYTES, what: str = "noteboo
 
     try:
         # O_NONBLOCK: opening a named pipe returns at once (it is refused below); no effect on files
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        # O_NOFOLLOW: a link is never read (it could lead anywhere, source/ included)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         if os.path.islink(path):
             raise refused("a link to nothing", f"hand in the {what} file itself") from None
@@ -59,8 +60,15 @@ def read_bytes(path: Path, limit: int = MAX_NOTEBOOK_BYTES, what: str = "noteboo
         raise NotebookError(f"{path}: not a readable {what} (permission denied): make it readable by the grader "
                             "(chmod -R u+rX on the submission folder) and grade again") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise refused("a link that loops", f"hand in the {what} file itself") from None
+        if exc.errno == errno.ELOOP:  # a link (O_NOFOLLOW): to a file, to nothing, or looping
+            try:
+                os.stat(path)
+                condition = "a link, not a file"
+            except FileNotFoundError:
+                condition = "a link to nothing"
+            except OSError:
+                condition = "a link that loops"
+            raise refused(condition, f"hand in the {what} file itself") from None
         raise refused(exc.strerror or str(exc), RESUBMIT) from None
     try:
         info = os.fstat(fd)

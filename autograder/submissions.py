@@ -19,10 +19,21 @@ class Submission:
     problem: str | None = None  # set when the notebook cannot be matched to the assignment
 
 
-def _student_of(path: Path, assignment: Assignment) -> str:
-    parts = Path(os.path.realpath(path)).parts  # (Path.resolve raises on a link to itself)
+def _student_of(path: Path, assignment: Assignment, base: Path | None = None) -> str:
+    """Whose notebook `path` is: the first folder under the course's submitted/ (`base`), never a
+    folder inside a student's own submission (which the student names: submitted/zed/ps1/submitted/
+    bob/... is zed's); elsewhere, the folder holding the assignment's folder or the notebook."""
+    here = Path(os.path.abspath(path))  # not resolved: a link must not decide whose work it is
+    if base is not None:
+        try:
+            inside = here.relative_to(os.path.abspath(base)).parts
+        except ValueError:
+            inside = ()
+        if len(inside) > 1:
+            return inside[0]
+    parts = here.parts
     if SUBMITTED in parts[:-1]:
-        index = len(parts) - 1 - parts[::-1].index(SUBMITTED)
+        index = parts.index(SUBMITTED)
         if index + 1 < len(parts) - 1:
             return parts[index + 1]
     folder = path.parent
@@ -36,13 +47,18 @@ def _unreadable(folder: Path, exc: OSError, top: Path) -> str:
             f"(chmod -R u+rX {top}) and grade again")
 
 
-def _notebooks_in(folder: Path) -> tuple[list[Path], str | None]:
+def _notebooks_in(folder: Path, nested: bool = True) -> tuple[list[Path], str | None]:
     """The notebooks under a submission folder (anything named *.ipynb: one that is not a readable
     file is refused when read), checkpoints aside; and, when a folder in it cannot be read, why
-    (what it holds is then unknown, so nothing of it is graded)."""
-    found, todo = [], [folder]
+    (what it holds is then unknown, so nothing of it is graded). With `nested` false, only the
+    folder's own notebooks (nbgrader's layout), and a problem naming those in sub-folders when
+    the folder has none of its own."""
+    found, todo, deeper = [], [folder], []
     while todo:
         current = todo.pop()
+        if not nested and current != folder:
+            deeper += [p for p in _notebooks_in(current)[0]]
+            continue
         try:
             with os.scandir(current) as listing:
                 entries = list(listing)
@@ -58,6 +74,10 @@ def _notebooks_in(folder: Path) -> tuple[list[Path], str | None]:
                     todo.append(Path(entry.path))
             except OSError:
                 continue
+    if not found and deeper:
+        names = ", ".join(p.relative_to(folder).as_posix() for p in sorted(deeper)[:3])
+        return [], (f"no notebook in {folder} itself, only in a sub-folder ({names}): the grader, like nbgrader, "
+                    f"grades only the notebooks directly in {folder}; move the notebook there and grade again")
     return sorted(found), None
 
 
@@ -148,7 +168,16 @@ def find(root: Path, assignment: Assignment, paths: list[str]) -> list[Submissio
                 raise CourseError(f"{raw}: no such notebook or folder")
             else:  # an explicit notebook is graded as given (reading it says what is wrong with it)
                 groups.setdefault(path, []).append(path)
-    return _submissions(assignment, groups, problems)
+    return _submissions(assignment, groups, problems, root)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file behind a name, hard links included (a link to source/ is refused when read)."""
+    try:
+        facts = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return facts.st_dev, facts.st_ino
 
 
 def find_student(root: Path, assignment: Assignment, student: str) -> list[Submission]:
@@ -157,7 +186,7 @@ def find_student(root: Path, assignment: Assignment, student: str) -> list[Submi
     groups: dict[Path, list[Path]] = {}
     problems: dict[Path, str] = {}
     _student_folder(CoursePaths(root).submitted_root / student, assignment, groups, problems)
-    return _submissions(assignment, groups, problems)
+    return _submissions(assignment, groups, problems, root)
 
 
 def _student_folder(student: Path, assignment: Assignment, groups: dict, problems: dict) -> None:
@@ -165,10 +194,14 @@ def _student_folder(student: Path, assignment: Assignment, groups: dict, problem
     cannot be graded, if they cannot, into `problems`."""
     folder = student / assignment.name
     kind = _is_folder(folder)
-    if isinstance(kind, OSError):
+    linked = next((part for part in (student, folder) if os.path.islink(part)), None)
+    if linked is not None:  # a link decides nothing about whose work is where (it could lead to source/)
+        groups[folder], problems[folder] = [], (f"{linked} is a link, not a folder: copy the submission itself into "
+                                                f"{folder} and grade again")
+    elif isinstance(kind, OSError):
         groups[folder], problems[folder] = [], _unreadable(folder, kind, student)
     elif kind:
-        groups[folder], problem = _notebooks_in(folder)
+        groups[folder], problem = _notebooks_in(folder, nested=False)
         if problem:
             problems[folder] = problem
     elif os.path.lexists(folder):
@@ -176,27 +209,33 @@ def _student_folder(student: Path, assignment: Assignment, groups: dict, problem
                                                 f"in a folder {folder} and grade again")
 
 
-def _submissions(assignment: Assignment, groups: dict[Path, list[Path]], problems: dict[Path, str]) -> list[Submission]:
-    found = []
+def _submissions(assignment: Assignment, groups: dict[Path, list[Path]], problems: dict[Path, str],
+                 root: Path) -> list[Submission]:
+    base, found = CoursePaths(root).submitted_root, []
+    reference = _identity(assignment.source_path(root))
     for folder, candidates in groups.items():
         if folder in problems or not candidates:
             expected = folder / f"{assignment.notebook}.ipynb"
             found.append(_checked(assignment, Submission(
-                _student_of(expected, assignment), expected, problems.get(folder, f"no notebook in {folder}"))))
+                _student_of(expected, assignment, base), expected,
+                problems.get(folder, f"no notebook in {folder}")), base))
             continue
         for path, problem in _match(sorted(set(candidates)), assignment):
-            found.append(_checked(assignment, Submission(_student_of(path, assignment), path, problem)))
+            if problem is None and reference is not None and _identity(path) == reference:
+                problem = (f"{path} is the instructor's own notebook (the same file as "
+                           f"{assignment.source_path(root)}): hand in your own notebook")
+            found.append(_checked(assignment, Submission(_student_of(path, assignment, base), path, problem), base))
     return found
 
 
-def _checked(assignment: Assignment, submission: Submission) -> Submission:
+def _checked(assignment: Assignment, submission: Submission, base: Path) -> Submission:
     """A submission whose name the gradebook cannot store (not UTF-8) cannot be graded: it gets a
     problem, and a name that can be shown and stored."""
     try:
         str(submission.path).encode("utf-8")
     except UnicodeEncodeError:
         shown = Path(os.fsencode(submission.path).decode("utf-8", "backslashreplace"))
-        return Submission(_student_of(shown, assignment), shown,
+        return Submission(_student_of(shown, assignment, base), shown,
                           f"{shown}: the name is not UTF-8 text, which nbgrader's gradebook cannot store: rename "
                           "the student's folder and notebook to UTF-8 names and grade again")
     return submission
