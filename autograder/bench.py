@@ -1,11 +1,16 @@
-"""`make bench`: the four latency and scale figures, nbgrader autograde and python -m autograder
+"""`make bench`: the five latency and scale figures, nbgrader autograde and python -m autograder
 grade on the same notebooks, same machine, one run.
 
 1. a fresh course, one submission (the first grading creates the gradebook): nbgrader / ours;
 2. one student regraded (--force) in a graded class: ours / `python -c "import numpy"`;
 3. a class of N (an honest mix: correct, noisy, classic bugs, partial, empty): nbgrader / ours,
    with every student's total compared;
-4. a class of 25 N graded from scratch: nbgrader's cost per notebook (from 3) x 25 N / ours.
+4. a class of 25 N graded from scratch: nbgrader's cost per notebook (from 3) x 25 N / ours;
+5. figure 3's class with `nbgrader autograde` itself: its own execution (Execute, a kernel per
+   notebook) / the course's sandboxed step (autograder.nbgrader_autograde), totals compared.
+
+Figures 1 and 3 measure nbgrader's own execution: their courses switch the sandboxed step off
+(`c.Autograder.sandboxed_autograde = False`, the one line of nbgrader_config.py).
 """
 
 from __future__ import annotations
@@ -56,13 +61,23 @@ def _fresh_course(root: Path, target: Path, students: dict[str, str]) -> Path:
     return course
 
 
+def _sandboxed_autograde(course: Path, on: bool) -> None:
+    """Switch the course's sandboxed `nbgrader autograde` step on or off (its one line)."""
+    config = course / "nbgrader_config.py"
+    line = "c.Autograder.sandboxed_autograde = "
+    text = config.read_text()
+    if f"{line}True" not in text and f"{line}False" not in text:
+        raise CourseError(f"{config} has no line {line}True")
+    config.write_text(text.replace(f"{line}{not on}", f"{line}{on}"))
+
+
 def _grade(course: Path, *args: str) -> tuple[float, str]:
     wall, _, out = _measure([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, *args], course)
     return wall, out
 
 
 def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> int:
-    """The four figures of the project's latency and scale goals, measured in one run."""
+    """The five figures of the project's latency and scale goals, measured in one run."""
     assignment = get_assignment(ASSIGNMENT)
     large = large or 25 * size
     target = target if target.is_absolute() else root / target
@@ -76,6 +91,7 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
     # 1. a fresh course, one submission: the first grading creates the gradebook
     first = dict(list(students.items())[:1])
     theirs = _fresh_course(root, target / "one-nbgrader", first)
+    _sandboxed_autograde(theirs, False)  # nbgrader's own execution
     run_nbgrader(theirs, "generate_assignment", ASSIGNMENT, "--force")  # nbgrader autograde needs it first
     nb_one, _, _ = _measure([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], theirs)
     ours_one, _ = _grade(_fresh_course(root, target / "one-ours", first))
@@ -86,11 +102,18 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
     course = make_course(root, target / "class")
     run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     sample_class.write_class(course, assignment, students)
+    _sandboxed_autograde(course, False)  # nbgrader's own execution
     nb_wall, _, _ = _measure([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], course)
     nb_totals = _nbgrader_totals(course)
+    # 5. the same class, nbgrader autograde with the course's sandboxed step (figure 3's gradebook regraded)
+    _sandboxed_autograde(course, True)
+    sandboxed_wall, _, _ = _measure([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], course)
+    sandboxed_totals = _nbgrader_totals(course)
     ours_wall, out = _grade(course, "--json", "--force")
     ours = {r["student"]: round(r["score"], 4) for r in map(json.loads, out.splitlines())}
     mismatched = {s: (nb_totals.get(s), ours.get(s)) for s in students if nb_totals.get(s) != ours.get(s)}
+    mismatched.update({s: (sandboxed_totals.get(s), ours.get(s)) for s in students
+                       if sandboxed_totals.get(s) != ours.get(s)})
 
     # 2. one student regraded in the graded class, against the interpreter starting with NumPy
     numpy_wall, _, _ = _measure([sys.executable, "-c", "import numpy"], course)
@@ -106,12 +129,16 @@ def run_bench(root: Path, target: Path, size: int, large: int | None = None) -> 
     figures.append((f"class of {large}: nbgrader's per-notebook cost x {large} / ours", projected, big_wall,
                     projected / big_wall, ">= 60x (then 100x)", projected / big_wall >= 60))
 
+    figures.append((f"class of {size}: nbgrader autograde, its own execution / the sandboxed step", nb_wall,
+                    sandboxed_wall, nb_wall / sandboxed_wall, ">= 1x", nb_wall / sandboxed_wall >= 1))
+
     print(f"{'figure':76}{'first (s)':>10}{'second (s)':>11}{'ratio':>8}  goal")
     for name, a, b, ratio, goal, met in figures:
         print(f"{name:76}{a:10.2f}{b:11.2f}{ratio:7.1f}x  {goal}{'' if met else '  (not met)'}")
     print(f"ours on the large class: {big_wall / large * 1000:.0f} ms a notebook, all included")
     print(f"throughput ratio (nbgrader wall / autograder wall, class of {size}): {nb_wall / ours_wall:.1f}x")
-    print(f"identical totals: {len(students) - len(mismatched)}/{len(students)}")
+    print(f"identical totals: {len(students) - len(mismatched)}/{len(students)} (nbgrader's own execution, "
+          "nbgrader with the sandboxed step, ours)")
     for student, (theirs_total, mine) in sorted(mismatched.items())[:10]:
         print(f"  {student} ({students[student]}): nbgrader {theirs_total}, autograder {mine}")
     return 0 if not mismatched else 1

@@ -37,5 +37,7 @@ def test_bench_compares_both_graders_on_one_class(tmp_path):
     done = run("bench", "-n", "4", "--dir", str(tmp_path / "bench"))
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "identical totals: 4/4" in done.stdout
+    assert re.search(r"class of 4: nbgrader autograde, its own execution / the sandboxed step +[\d.]+ +[\d.]+ +[\d.]+x",
+                     done.stdout), done.stdout
     ratio = float(re.search(r"throughput ratio .*: ([\d.]+)x", done.stdout).group(1))
     assert ratio > 1
