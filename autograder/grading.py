@@ -118,11 +118,16 @@ class Context:
             except queue.Empty:
                 answerer = ReferenceCalls(self.root, self.assignment.name)
             try:
-                return answerer.call(name, args, kwargs, self._largest_case.get(caller, 0), seconds, budget)
+                return answerer.call(name, args, kwargs, self.largest_case(caller), seconds, budget)
             finally:
                 self._answerers.put(answerer)
 
         return answer
+
+    def largest_case(self, name: str) -> int:
+        """The number of values in `name`'s largest case (sibling_calls.count_elements), the most a
+        call from `name` to a function it builds on may hold; 0 before its cases are prepared."""
+        return self._largest_case.get(name, 0)
 
     def add_answerer(self, answerer: ReferenceCalls) -> None:
         """A sibling-call answerer started ahead of the run (its process start-up overlapped ours)."""

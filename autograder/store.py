@@ -55,7 +55,8 @@ def stored_results(root: Path, assignment: Assignment) -> list[tuple[Path, float
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"unreadable stored result {path}: {exc}") from None
         if version != VERSION:
-            raise ValueError(f"stored result {path} is of an older grader (version {version}, not {VERSION})")
+            raise ValueError(f"stored result {path} was written by another version of the grader (its verdicts in "
+                             f"form {version}, not {VERSION})")
         found.append((path, path.stat().st_mtime, result))
     return found
 

@@ -289,3 +289,40 @@ def test_the_table_shows_every_error_reason_in_full(course):
     done = run_grader(course, "grade", "ps1", "--no-gradebook")
     assert done.returncode == 1
     assert long_name in done.stdout and "keep only the one to grade" in done.stdout
+
+
+@pytest.mark.slow
+def test_json_exercises_carry_their_verdicts_beside_the_same_feedback(course):
+    """The contract's fields, and per graded function its groups, cause and problem (README,
+    "3. Grade"): the feedback is the text made from exactly that verdict."""
+    from autograder import feedback
+    from autograder.verdicts import FunctionVerdict
+
+    submit(course, "bob", fixture_notebook("ps1", "flipped-kernel"))
+    submit(course, "cy", fixture_notebook("ps1", "np-convolve"))
+    done = run_grader(course, "grade", "ps1", "--json", "--no-gradebook")
+    assert done.returncode == 0, done.stderr
+    results = {r["student"]: {e["name"]: e for e in r["exercises"]} for r in json_lines(done)}
+    for exercises in results.values():
+        for name, exercise in exercises.items():
+            assert {"name", "score", "max_score", "feedback", "groups", "cause", "problem"} <= set(exercise)
+            if name == "written_flip":
+                assert (exercise["groups"], exercise["cause"], exercise["problem"]) == (None, None, None)
+                continue
+            verdict = FunctionVerdict.from_dict(name, exercise)
+            assert feedback.text(verdict) == exercise["feedback"]
+            assert (verdict.score, verdict.max_score) == (exercise["score"], exercise["max_score"])
+    conv2d = results["bob"]["conv2d"]
+    assert conv2d["cause"] == {"id": "flipped-kernel", "params": {"function": "conv2d"}, "specific": True,
+                               "visible": True}
+    assert conv2d["problem"] is None and conv2d["score"] == 2
+    first = conv2d["groups"][0]
+    assert {k: first[k] for k in ("cell", "title", "points", "earned", "visible", "state")} == {
+        "cell": "test_conv2d_hidden", "title": "the notebook's visible examples", "points": 2, "earned": 0,
+        "visible": True, "state": "failed"}
+    assert first["failure"]["kind"] == "values" and first["failure"]["case"] == "4x4 arange with [[1, 0], [0, -1]]"
+    assert [g["visible"] for g in conv2d["groups"]] == [True] + [False] * (len(conv2d["groups"]) - 1)
+    conv1d = results["cy"]["conv1d"]
+    assert conv1d["score"] == 0 and conv1d["cause"] is None
+    assert conv1d["problem"]["kind"] == "policy" and conv1d["problem"]["violation"]["what"] == "numpy.convolve"
+    assert (conv1d["problem"]["violation"]["rule"], conv1d["problem"]["violation"]["line"]) == ("ready-made", 4)

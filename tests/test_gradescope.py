@@ -23,6 +23,7 @@ from tests.conftest import ROOT, fixture_notebook, json_lines, make_course, run_
 
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility"}
 FUNCTIONS = ["conv2d", "convolve2d", "conv1d"]
+POINTS = {"conv2d": 8, "convolve2d": 4, "conv1d": 5}
 
 
 def build(tmp_path_factory, *options) -> Path:
@@ -141,7 +142,7 @@ def test_correct_submission(container, grade_command):
     expected = {e["name"]: e for e in grade_command["correct"]["exercises"]}
     for test in results["tests"]:
         assert set(test) == TEST_KEYS
-        assert test["score"] == test["max_score"] == expected[test["name"]]["max_score"] > 0
+        assert test["score"] == test["max_score"] == expected[test["name"]]["max_score"] == POINTS[test["name"]]
         assert test["status"] == "passed" and test["visibility"] == "visible" and test["output_format"] == "text"
         assert test["output"] == expected[test["name"]]["feedback"]  # the same words as the grade command
     assert results["score"] == 17.0 == grade_command["correct"]["score"]
@@ -195,7 +196,7 @@ def test_broken_submissions_score_0_with_a_clear_message(container, case):
     assert [t["name"] for t in results["tests"]] == FUNCTIONS
     for test in results["tests"]:
         assert set(test) == TEST_KEYS and test["score"] == 0 and test["status"] == "failed"
-        assert test["max_score"] > 0 and "not graded" in test["output"]
+        assert test["max_score"] == POINTS[test["name"]] and test["output"].startswith(f"{test['name']}: not graded: ")
 
 
 @pytest.mark.slow

@@ -6,9 +6,22 @@ import json
 import numpy as np
 import pytest
 
-from autograder import grading, outcome_cache
-from autograder.course import ASSIGNMENTS, get_assignment
+from autograder import cases, grading, outcome_cache, reference
+from autograder.course import ASSIGNMENTS, course_secret, get_assignment
 from tests.conftest import make_course
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Each time the reference solutions are executed from source/ (reference.load)."""
+    seen, real = [], reference.load
+
+    def load(root, assignment):
+        seen.append(assignment.name)
+        return real(root, assignment)
+
+    monkeypatch.setattr(reference, "load", load)
+    return seen
 
 
 def _same_values(a, b) -> bool:
@@ -22,26 +35,31 @@ def _same_values(a, b) -> bool:
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_a_second_run_serves_the_same_cases_and_outcomes_without_running_the_reference(tmp_path, name):
+def test_a_second_run_serves_the_same_cases_and_outcomes_without_running_the_reference(tmp_path, name, loads):
     course = make_course(tmp_path / "course")
     first = grading.Context(course, get_assignment(name))
     fresh = first.prepared("anyone")
-    assert first.refs._loaded is not None  # computed: the reference ran
+    assert loads == [name]  # computed: the reference ran
     second = grading.Context(course, get_assignment(name))
     cached = second.prepared("anyone")
-    assert second.refs._loaded is None  # served: the reference was not even loaded
+    assert loads == [name]  # served: the reference was not even loaded
+    specs = cases.for_assignment(name)
     for function in get_assignment(name).functions:
-        assert len(cached.built[function]) == len(fresh.built[function]) > 0
+        drawn = cases.build(name, specs[function], secret=course_secret(course))
+        assert len(cached.built[function]) == len(fresh.built[function]) == len(drawn)
         for a, b in zip(fresh.built[function], cached.built[function], strict=True):
             assert (a.check, a.group, a.case.label) == (b.check, b.group, b.case.label)
             assert _same_values(a.case.args, b.case.args) and _same_values(a.case.kwargs, b.case.kwargs)
         assert json.dumps(cached.expected[function]) == json.dumps(fresh.expected[function])
         assert cached.digests[function] == fresh.digests[function]
         assert cached.encoded[function] == fresh.encoded[function]
-    assert second._largest_case == first._largest_case
+    for function in get_assignment(name).functions:
+        assert second.largest_case(function) == first.largest_case(function)
+    if name == "ps1":  # a 12x10 image and a 3x3 kernel (tests/security/test_oracle_limits.py)
+        assert first.largest_case("convolve2d") == 129
 
 
-def test_an_edited_reference_is_never_served_from_the_cache(tmp_path):
+def test_an_edited_reference_is_never_served_from_the_cache(tmp_path, loads):
     course = make_course(tmp_path / "course")
     ps1 = get_assignment("ps1")
     before = grading.Context(course, ps1).prepared("x").expected["conv1d"]
@@ -54,8 +72,9 @@ def test_an_edited_reference_is_never_served_from_the_cache(tmp_path):
                                     "    return 2 * _conv1d_before(signal, kernel, mode)\n"
     source.write_text(json.dumps(nb))
     after_ctx = grading.Context(course, ps1)
+    loads.clear()
     after = after_ctx.prepared("x").expected["conv1d"]
-    assert after_ctx.refs._loaded is not None
+    assert loads == ["ps1"]
     doubled = [(b, a) for b, a in zip(before, after, strict=True) if b["kind"] == "returned"]
     assert doubled
     from autograder.sandbox import wire
@@ -63,7 +82,7 @@ def test_an_edited_reference_is_never_served_from_the_cache(tmp_path):
         np.testing.assert_allclose(wire.decode(a["value"]), 2 * wire.decode(b["value"]))
 
 
-def test_a_damaged_or_foreign_cache_file_is_recomputed_and_holds_only_json(tmp_path):
+def test_a_damaged_or_foreign_cache_file_is_recomputed_and_holds_only_json(tmp_path, loads):
     course = make_course(tmp_path / "course")
     ps2 = get_assignment("ps2")
     grading.Context(course, ps2).prepared("x")
@@ -72,9 +91,9 @@ def test_a_damaged_or_foreign_cache_file_is_recomputed_and_holds_only_json(tmp_p
     assert data["key"] == outcome_cache.key(course, ps2, None)
     for damage in ('{"key": "', json.dumps({**data, "key": "another"}), json.dumps({**data, "functions": {}})):
         path.write_text(damage)
-        ctx = grading.Context(course, ps2)
-        ctx.prepared("x")
-        assert ctx.refs._loaded is not None, damage[:40]
+        loads.clear()
+        grading.Context(course, ps2).prepared("x")
+        assert loads == ["ps2"], damage[:40]
 
 
 def test_the_key_holds_the_seed_the_secret_and_numpy(tmp_path, monkeypatch):

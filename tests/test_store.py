@@ -155,3 +155,42 @@ def test_half_written_results_of_a_dead_grader_are_swept_and_never_read_as_resul
     store.ResultStore(course, assignment)
     assert not stale.exists()
     assert live.exists()  # another grader (here: this process) may still be writing it
+
+
+def test_a_verdict_comes_back_from_the_store_as_it_was(course, root):
+    from autograder import feedback
+    from tests.test_compare import judged
+
+    store_root, notebook = course
+    conv2d = judged(root, "ps1", "conv2d", lambda image, kernel: image[:-1, :-1])
+    saved = result("alice", "verdict")
+    saved.exercises[0] = Exercise("conv2d", conv2d.score, conv2d.max_score, feedback.text(conv2d), verdict=conv2d)
+    store.ResultStore(store_root, PS1).save(notebook, saved)
+    loaded = store.ResultStore(store_root, PS1).load(notebook)
+    assert loaded == saved and loaded.exercises[0].verdict == conv2d
+    assert feedback.text(loaded.exercises[0].verdict) == saved.exercises[0].feedback
+
+
+@pytest.mark.parametrize("version", [None, 1, 3])
+def test_a_result_of_another_version_is_graded_again_never_misread(course, version):
+    """A record of another form of the verdicts (one stored before they were data: feedback text
+    only) is not served to `grade`, which grades it again, and the class report refuses it."""
+    from autograder import report
+    from autograder.course import CourseError
+
+    root, notebook = course
+    results = store.ResultStore(root, PS1)
+    results.save(notebook, result("alice", "old"))
+    path = results.folder / f"{results.key(notebook)}.json"
+    record = json.loads(path.read_text())
+    assert record["version"] == store.VERSION == 2
+    if version is None:
+        del record["version"]
+    else:
+        record["version"] = version
+    path.write_text(json.dumps(record))
+    assert results.load(notebook) is None
+    with pytest.raises(ValueError, match=f"another version of the grader \\(its verdicts in form {version}, not 2\\)"):
+        store.stored_results(root, PS1)
+    with pytest.raises(CourseError, match="grade again with 'python -m autograder grade ps1'"):
+        report.load_results(root, PS1)
