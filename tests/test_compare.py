@@ -357,3 +357,19 @@ def test_a_malformed_value_from_the_sandbox_is_a_wrong_answer_not_a_grader_error
     for value in bad_values:
         verdict = compare.compare({"kind": "returned", "value": value}, reference, "float-array")
         assert not verdict.passed and "malformed value" in words_of(verdict), (value, verdict)
+
+
+@pytest.mark.parametrize("folder", ["source", "assignments"])
+def test_the_notebooks_visible_checks_use_the_graders_tolerances(root, folder):
+    """The tolerances are the grader's (compare.RTOL, compare.ATOL, also the diagnoses'); the
+    notebooks, which students run without the grader, repeat them in their check helpers."""
+    import json
+    import re
+
+    from autograder.course import ASSIGNMENTS
+
+    for assignment in ASSIGNMENTS.values():
+        path = root / folder / assignment.name / f"{assignment.notebook}.ipynb"
+        code = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        (found,) = re.findall(r"^RTOL, ATOL = (\S+), (\S+)", code, re.MULTILINE)
+        assert tuple(map(float, found)) == (compare.RTOL, compare.ATOL), path
