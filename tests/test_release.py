@@ -9,7 +9,7 @@ import pytest
 
 from autograder import notebooks
 from autograder.course import ASSIGNMENTS
-from tests.conftest import make_course, nbgrader
+from tests.conftest import make_course, nbgrader, run_grader
 
 LEAKS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME|"
                    r"END MARK SCHEME|autograder|notebook_checks")
@@ -37,10 +37,15 @@ def test_validate_tells_a_student_with_stubs_that_checks_fail(root, tmp_path):
 
 @pytest.mark.slow
 def test_assignments_folder_is_what_nbgrader_generates_now(root, tmp_path):
+    """`make release` (python -m autograder release, nbgrader's generate_assignment) makes exactly
+    the committed assignments/."""
     course = make_course(tmp_path / "course")
     shutil.rmtree(course / "assignments")
-    for name in ASSIGNMENTS:
-        nbgrader(course, "generate_assignment", name, "--force")
+    done = run_grader(course, "release")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"released {name} -> {course / 'assignments' / name}" for name in ASSIGNMENTS]
+    unknown = run_grader(course, "release", "ps9")
+    assert unknown.returncode == 2 and "unknown assignment 'ps9'" in unknown.stderr
     comparison = filecmp.dircmp(root / "assignments", course / "assignments")
     stale = []
 
