@@ -317,7 +317,7 @@ def record(nb, result: NotebookResult) -> None:
             outputs.append(figure_output(pictures[gid]))
         most = float(meta.get("points", 0) or 0)
         if most > 0:
-            points = 0.0 if reason else min(max(float(earned.get(gid) or 0.0), 0.0), most)
+            points = min(max(float(earned.get(gid) or 0.0), 0.0), most)  # an error row has none
             outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
                             "data": {"text/plain": f"{points:g}"}})
         cell.outputs = [nbformat.from_dict(dict(output)) for output in outputs]

@@ -104,6 +104,38 @@ def test_nbgrader_converts_the_released_name_whatever_the_folder_holds(tmp_path)
     assert other == [f"{tmp_path}/submitted/wes/ps9/mine.ipynb"]
 
 
+@pytest.mark.slow
+def test_one_worker_server_serves_the_process_until_it_is_idle_and_source_changes_start_afresh(
+        tmp_path, monkeypatch):
+    import os
+    import time
+
+    from autograder import nbgrader_autograde
+
+    course = make_course(tmp_path / "course")
+    submit(course, "alice", fixture_notebook("ps1", "correct-loops"))
+    submit(course, "bob", fixture_notebook("ps1", "flipped-kernel"))
+    monkeypatch.setattr(nbgrader_autograde, "IDLE_SECONDS", 2.0)
+    settings = nbgrader_autograde.Settings(course, "ps1", TIMEOUT, 1024, False, "auto")
+    grader = nbgrader_autograde.session(settings)
+    try:
+        assert grader.grade("alice").score == 17
+        process = grader.server.process
+        assert grader.grade("bob").score == 11  # the next notebook, the same server
+        assert nbgrader_autograde.session(settings) is grader and grader.server.process is process
+        deadline = time.monotonic() + 30
+        while grader.server is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert grader.server is None and process.poll() is not None  # stopped once idle
+        assert grader.grade("alice").score == 17  # and started again when needed
+        os.utime(course / "source" / "ps1" / "convolution.ipynb")
+        fresh = nbgrader_autograde.session(settings)
+        assert fresh is not grader and grader.server is None  # an edited reference: a new context
+    finally:
+        nbgrader_autograde.stop_all()
+    assert all(each.server is None for each in nbgrader_autograde._sessions.values())
+
+
 # -- the class, graded by each path ------------------------------------------------------------
 
 
