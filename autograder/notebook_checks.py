@@ -1,13 +1,18 @@
-"""What the hidden test cells in source/ call during ``nbgrader autograde``.
+"""What the hidden test cells in source/ call when a kernel runs them.
 
 ``score(assignment, cell, function)`` runs the grader's own cases for one test cell against the
 reference solution, prints the same feedback ``python -m autograder grade`` gives, and returns the
 points earned: nbgrader takes a test cell's numeric result as its partial credit. So both graders
 use one set of cases, one comparison and one scoring rule, and give honest students one score.
 
-This runs inside the student's kernel (nbgrader's design); it is not a sandbox. The sandboxed,
-tamper-proof path is ``python -m autograder grade``. The static policy applies here too, to the
-cells this kernel ran (its input history, test cells left out).
+Where a kernel runs them: ``nbgrader autograde`` of a course that switched the sandboxed step off
+(``c.Autograder.sandboxed_autograde = False``: nbgrader's Execute then runs each notebook in the
+student's kernel), and ``nbgrader validate`` of a source notebook (the reference solutions pass
+their own hidden tests). The course as shipped autogrades in the sandbox instead
+(autograder.nbgrader_autograde), and no kernel runs these cells there.
+
+This runs inside the student's kernel; it is not a sandbox. The static policy applies here too, to
+the cells this kernel ran (its input history, test cells left out).
 
 Per-student hidden inputs: with ``c.Autograder.per_student_seeds = True`` in the course's
 ``nbgrader_config.py``, the cases are drawn from the student's id, which ``nbgrader autograde``
