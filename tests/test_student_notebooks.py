@@ -183,8 +183,8 @@ class Lab:
     token: str
     browser: object
 
-    def page(self):
-        page = self.browser.new_page(viewport=VIEWPORT)
+    def page(self, height: int = VIEWPORT["height"]):
+        page = self.browser.new_page(viewport={**VIEWPORT, "height": height})
         page.set_default_timeout(60_000)
         return page
 
@@ -257,6 +257,9 @@ def test_the_notebook_opens_on_its_first_explanation(lab, name):
 
 
 def run_all_cells(page) -> None:
+    """Run > Run All Cells, once the kernel is ready and the notebook has the focus."""
+    page.locator("#jp-main-statusbar .jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).first.wait_for(timeout=120_000)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
@@ -292,10 +295,9 @@ def test_a_students_run_shows_readable_weights_and_a_failed_check_ending_at_its_
     """The student's copy run top to bottom in JupyterLab's kernel: the letter-H figure, then the
     failed conv1d check; then nbgrader's Validate button on the same notebook."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page = lab.page()
+    page = lab.page(height=1500)  # the letter-H figure is 1181 pixels tall: all of it on the screen
     try:
         lab.open_notebook(page, "lab/convolution.ipynb", "student-run")
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
         run_all_cells(page)
         error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").first
         error.wait_for(timeout=180_000)
