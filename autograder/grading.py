@@ -255,13 +255,13 @@ def _judge_function(ctx: Context, prepared: Prepared, name: str, run, violation=
     missing = Failure(FailureKind.NO_RESULT, status=how, detail=student_text(detail), seconds=ctx.limits.timeout)
     verdict = judge.judge(spec, built, outcomes, prepared.reference[name], ctx.refs, prepared.digests[name],
                           problem=problem, missing=missing)
-    verdict.not_run, verdict.not_run_more = _not_run(run.cell_errors, program)
+    verdict.not_run, verdict.not_run_more = unrun_cells(run.cell_errors, program)
     cells = {check.cell: check.earned for check in verdict.checks}
     return Exercise(name, verdict.score, verdict.max_score, feedback.text(verdict), cells, feedback.picture(verdict),
                     verdict)
 
 
-def _not_run(errors: list[dict], program: list[str]) -> tuple[list[NotRun], int]:
+def unrun_cells(errors: list[dict], program: list[str]) -> tuple[list[NotRun], int]:
     """The cells the time budget left unrun (or stopped), if any: the first few, and how many more."""
     late = [e.get("cell") for e in errors if e.get("type") in ("NotRun", "Stopped")]
     named = []

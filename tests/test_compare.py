@@ -215,6 +215,11 @@ def test_a_specific_cause_beats_a_more_frequent_generic_one():
     assert best([[generic], [generic], [flipped]]) is flipped
     assert best([[bias], [flipped], [flipped]]) is flipped  # then the one explaining most groups
     assert best([[], []]) is None
+    # causes that differ in their title's parameters are counted apart: twice "7 times" wins over once "3 times"
+    def times(m):
+        return Diagnosis("bias-repeated", (("times", m), ("loops", ())))
+
+    assert best([[times(3)], [times(7)], [times(7)]]) == times(7)
 
 
 def test_cut_off_fractions_are_recognised_despite_float_rounding(refs):

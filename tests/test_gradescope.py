@@ -298,6 +298,8 @@ def test_withholding_keeps_the_visible_group_and_every_score_line():
     verdict.cause = Cause("size-off-by-one", visible=True)
     assert "  likely cause: off by one: count the window positions, floor((n + 2p - span) / s) + 1" in \
         gradescope.withheld_output(Exercise("f", 1.0, 3.0, "", verdict=verdict), "after_published")[0].splitlines()
+    # without a verdict (nothing says which groups are hidden) only the score is shown
+    assert gradescope.withheld_output(Exercise("f", 1.0, 3.0, text(verdict)), "after_due_date") == ("f: 1 / 3", True)
     passed = FunctionVerdict("f", [CheckVerdict("test_f", 3, [GroupVerdict("a", 3, 3, True, GroupState.PASSED)])])
     assert gradescope.withheld_output(Exercise("f", 3.0, 3.0, text(passed), verdict=passed), "after_due_date") == \
         ("f: 3 / 3\n  [ok ] a (3/3)", False)

@@ -214,3 +214,27 @@ def test_an_input_changed_in_place_costs_the_unchanged_inputs_group_only(root, r
     untouched = groups["inputs are never modified"]
     assert (untouched.state, untouched.failure.kind) == (GroupState.FAILED, FailureKind.MUTATED)
     assert verdict.cause.id == "mutated-input" and verdict.score == verdict.max_score - untouched.points
+
+
+def test_the_picture_shows_the_plane_of_the_first_wrong_value(root, refs):
+    """conv_forward right everywhere but in one later output channel: the picture is drawn for that
+    image and channel, as the comparison found it (the verdict's index), not the first plane."""
+    from autograder.feedback import pictures
+
+    forward = refs["ps3"]["conv_forward"]
+
+    def last_channel_off(x, weight, bias=None, stride=1, padding=0):
+        out = forward(x, weight, bias, stride, padding)
+        if out.ndim == 4 and out.shape[0] > 1 and out.shape[1] > 1:
+            out = out.copy()
+            out[-1, -1] += 1.0
+        return out
+
+    verdict = judged(root, "ps3", "conv_forward", last_channel_off)
+    first = verdict.evidence[0]
+    assert first.index[:2] == (first.expected.shape[0] - 1, first.expected.shape[1] - 1)
+    drawn = pictures.failure_png_base64(f"conv_forward: {first.label}", first.inputs, first.expected, first.actual,
+                                        first.index)
+    assert feedback.picture(verdict) == drawn
+    assert drawn != pictures.failure_png_base64(f"conv_forward: {first.label}", first.inputs, first.expected,
+                                                first.actual)

@@ -170,3 +170,22 @@ def test_difficulty_and_discrimination_follow_the_definitions():
     assert rows["hard"]["passed"] == 0.2 and rows["hard"]["discrimination"] == 1.0
     assert rows["inverted"]["discrimination"] == -1.0
     assert report.ClassReport(get_assignment("ps1"), results).mistakes() == [("conv2d", "flipped kernel", ["s3", "s5"])]
+
+
+def test_waiting_groups_are_left_out_and_each_reason_is_listed_once():
+    """A group whose points wait (passed by doing nothing, so far) is neither passed nor failed; a
+    time limit hit in several groups is one reason; an alias names the routine it stands for."""
+    from autograder.verdicts import Failure, FailureKind, Status, Violation
+
+    timeout = Failure(FailureKind.NO_RESULT, "a case", status=Status.TIMEOUT, seconds=3.0)
+    groups = [GroupVerdict("slow one", 1, 0, True, GroupState.FAILED, timeout),
+              GroupVerdict("slow two", 1, 0, False, GroupState.FAILED, timeout),
+              GroupVerdict("refusals", 1, 0, False, GroupState.WAITING,
+                           Failure(FailureKind.WAITING, reason="refused"))]
+    summary = report.summarize(FunctionVerdict("conv2d", [CheckVerdict("test_conv2d_hidden", 3, groups)]))
+    assert summary.groups == [("slow one", False), ("slow two", False)]
+    assert summary.problems == ["no result: time limit (3 s per function)"]
+    alias = Violation("ready-made", "alias", "smooth", 1, 2, "return smooth(image, kernel)", "scipy.ndimage.correlate")
+    flagged = FunctionVerdict("conv2d", [], Problem(ProblemKind.POLICY, violation=alias))
+    assert (report.summarize(flagged).ready_made, report.summarize(flagged).problems) == (
+        "scipy.ndimage.correlate", [])

@@ -104,3 +104,9 @@ def test_ready_made_convolutions_however_aliased_cost_from_scratch_functions_onl
 
 def test_cells_that_do_not_parse_are_left_to_the_sandbox():
     assert check("def conv2d(image, kernel)\n    return image") == {}
+
+
+def test_escapes_in_top_level_code_are_counted_after_the_first():
+    found = check("import gc\nimport inspect\nexec('1')", "def conv2d(image, kernel):\n    return image")
+    assert found["conv2d"].startswith("not graded: cell 1, line 1: `import gc`: `gc` is not allowed")
+    assert found["conv2d"].endswith("the grader; see the assignment's rules) (and 2 more)")

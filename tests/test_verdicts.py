@@ -19,6 +19,7 @@ from autograder.sandbox import wire
 from autograder.verdicts import (
     CaseOutcome,
     FunctionVerdict,
+    NotRun,
     Status,
     Summary,
     student_text,
@@ -197,3 +198,18 @@ def test_the_check_finds_what_the_old_readers_did(tmp_path):
     path = tmp_path / "old_reader.py"
     path.write_text(old)
     assert len(_reads_feedback_text(path)) == 3
+
+
+def test_the_unrun_cells_are_named_six_at_most_and_the_rest_counted():
+    from autograder.grading import unrun_cells
+
+    program = [f"x{i} = {i}\n" for i in range(10)]
+    errors = [{"cell": i, "type": "NotRun"} for i in range(2, 10)] + [{"cell": 0, "type": "ValueError"}]
+    named, more = unrun_cells(errors, program)
+    assert [(c.cell, c.code) for c in named] == [(str(i), f"x{i} = {i}") for i in range(2, 8)] and more == 2
+    verdict = FunctionVerdict("f", [], not_run=named, not_run_more=more)
+    assert feedback.words.not_run_text(verdict) == (
+        "not run: " + ", ".join(f"cell {i} (`x{i} = {i}`)" for i in range(2, 8)) + " and 2 more: the notebook's "
+        "cells used up their time (all cells together get the same time, however many)")
+    assert unrun_cells([{"cell": "7\n  [ok ] forged", "type": "Stopped"}], program) == (
+        [NotRun("7\\n  [ok ] forged", "")], 0)
