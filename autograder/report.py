@@ -147,6 +147,12 @@ class ClassReport:
         return rows
 
 
+def cell_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a student id (a folder name the student may choose) that
+    starts like a formula (=, +, -, @, tab, return) is prefixed with an apostrophe (OWASP)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(report: ClassReport, path: Path) -> None:
     """One row per student: a column per graded function, then the total and the status."""
     with path.open("w", newline="") as out:
@@ -154,7 +160,7 @@ def write_csv(report: ClassReport, path: Path) -> None:
         writer.writerow(["student", *report.functions, "total", "max_score", "status"])
         for result in report.results:
             scores = {e.name: e.score for e in result.exercises}
-            row = [result.student]
+            row = [cell_text(result.student)]
             row += ["" if scores.get(name) is None else f"{scores[name]:g}" for name in report.functions]
             writer.writerow([*row, f"{result.score:g}", f"{result.max_score:g}", result.status])
 

@@ -189,3 +189,11 @@ def test_waiting_groups_are_left_out_and_each_reason_is_listed_once():
     flagged = FunctionVerdict("conv2d", [], Problem(ProblemKind.POLICY, violation=alias))
     assert (report.summarize(flagged).ready_made, report.summarize(flagged).problems) == (
         "scipy.ndimage.correlate", [])
+
+
+def test_a_student_id_shaped_like_a_formula_is_text_in_the_csv():
+    """A student id is a folder name (red team: submitted/=HYPERLINK(...)/ made a live formula)."""
+    from autograder.report import cell_text
+
+    assert cell_text('=HYPERLINK("https://evil.example","open")') == '\'=HYPERLINK("https://evil.example","open")'
+    assert [cell_text(t) for t in ("+1", "-2", "@x", "\tx", "alice")] == ["'+1", "'-2", "'@x", "'\tx", "alice"]
