@@ -197,3 +197,17 @@ def test_a_student_id_shaped_like_a_formula_is_text_in_the_csv():
 
     assert cell_text('=HYPERLINK("https://evil.example","open")') == '\'=HYPERLINK("https://evil.example","open")'
     assert [cell_text(t) for t in ("+1", "-2", "@x", "\tx", "alice")] == ["'+1", "'-2", "'@x", "'\tx", "alice"]
+
+
+def test_the_csv_writes_student_ids_as_text(tmp_path):
+    import csv
+
+    from autograder.course import get_assignment
+    from autograder.report import ClassReport, write_csv
+    from autograder.results import NotebookResult
+
+    planted = '=HYPERLINK("https://evil.example","open")'
+    result = NotebookResult(planted, "ps1", "convolution", "x.ipynb", "error", "unreadable", 0.0, 20.0, [])
+    write_csv(ClassReport(get_assignment("ps1"), [result]), tmp_path / "class.csv")
+    rows = list(csv.reader((tmp_path / "class.csv").open()))
+    assert rows[1][0] == "'" + planted
