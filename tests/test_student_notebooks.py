@@ -25,8 +25,16 @@ import pytest
 
 from autograder import compare, notebooks
 from autograder.course import ASSIGNMENTS
-from tests.conftest import (ROOT, SUBMISSIONS, build_submission, fixture_sections, json_lines, make_course,
-                            run_grader, submit)
+from tests.conftest import (
+    ROOT,
+    SUBMISSIONS,
+    build_submission,
+    fixture_sections,
+    json_lines,
+    make_course,
+    run_grader,
+    submit,
+)
 from tests.test_pages_in_browser import SHOTS, chromium, start_jupyter
 
 # The flags the project opens pages with (Playwright adds --headless too).
@@ -258,7 +266,8 @@ def test_the_notebook_opens_on_its_first_explanation(lab, name):
 
 def run_all_cells(page) -> None:
     """Run > Run All Cells, once the kernel is ready and the notebook has the focus."""
-    page.locator("#jp-main-statusbar .jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).first.wait_for(timeout=120_000)
+    kernel = page.locator("#jp-main-statusbar .jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$"))
+    kernel.first.wait_for(timeout=120_000)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
