@@ -319,6 +319,6 @@ def record(nb, result: NotebookResult) -> None:
         if most > 0:
             points = min(max(float(earned.get(gid) or 0.0), 0.0), most)  # an error row has none
             outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                            "data": {"text/plain": f"{points:g}"}})
+                            "data": {"text/plain": repr(points)}})  # exactly, as `grade` records it
         cell.outputs = [nbformat.from_dict(dict(output)) for output in outputs]
         cell.execution_count = None
