@@ -197,6 +197,8 @@ def test_the_cause_the_picture_and_the_wrong_index_come_from_the_judged_cases(ro
     assert first.label == visible.failure.case and first.index == visible.failure.index
     assert first.actual[first.index] != pytest.approx(first.expected[first.index])
     assert feedback.picture(verdict).startswith("iVBORw0KGgo")  # a PNG, of that case
+    assert feedback.words.table_rows(verdict) == []  # arrays are drawn, not tabled
+    assert "wrong values:" not in feedback.text(verdict)
     failed = [g for _, g in verdict.groups if g.failure is not None]
     assert len(verdict.evidence) == len([g for g in failed if g.failure.wrong_value])
 

@@ -216,11 +216,11 @@ def not_run_text(verdict: FunctionVerdict) -> str:
 
 
 def table_rows(verdict: FunctionVerdict) -> list[tuple[str, str, str, bool]]:
-    """For functions returning sizes: (call, expected, returned, visible) of each failing group's
-    first wrong value, in order."""
+    """For functions returning sizes (not arrays: the picture shows those): (call, expected,
+    returned, visible) of each failing group's first wrong value, in order."""
     return [(_one(g.failure.call), g.failure.expected.shown, _one(g.failure.actual.shown, 300), g.visible)
-            for _, g in verdict.groups
-            if g.failure is not None and g.failure.wrong_value and g.failure.expected.kind != "array"]
+            for _, g in verdict.groups if g.failure is not None and g.failure.wrong_value
+            and g.failure.kind != FailureKind.VALUES and g.failure.expected.kind != "array"]
 
 
 def table(rows: list[tuple], limit: int = TABLE_ROWS) -> list[str]:
