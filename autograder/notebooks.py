@@ -415,12 +415,16 @@ def student_program(submission, release) -> list[str]:
     """
     release_ids = {grade_id(c): nbgrader(c) for c in release.cells if grade_id(c)}
     program = [strip_magics(s) for s in setup_sources(release)]
+    # a locked cell of the release pasted without its metadata (into a fresh notebook) is still ours:
+    # not run either (the setup cells already are)
+    locked = {c.source.strip() for c in release.cells if c.get("cell_type") == "code" and nbgrader(c).get("locked")}
     for cell in submission.cells:
         if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
             continue
         gid = grade_id(cell)
         if gid is None or gid not in release_ids:
-            program.append(strip_magics(cell.source))  # the student's own cell
+            if cell.source.strip() not in locked:
+                program.append(strip_magics(cell.source))  # the student's own cell
         elif release_ids[gid].get("solution"):
             program.append(strip_magics(cell.source))
     return program
