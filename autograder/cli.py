@@ -208,4 +208,3 @@ def _grade_with(args, root, assignment, warm) -> int:
         print(format_table(results, results.hand_grades))
         print(summary)
     return 0 if all(r.status == "graded" for r in results) else 1
-
