@@ -51,12 +51,18 @@ c.Execute.interrupt_on_timeout = True
 c.IgnorePattern.pattern = r"[\s\S]*"
 
 # Feedback must never show hidden-test source or the mark schemes: strip them before rendering.
+# The page is the course's (autograder/feedback/page.py, autograder/feedback/templates/course_feedback/):
+# formulas drawn as MathML when the page is made (no MathJax from a CDN: the page loads nothing and reads
+# the same offline), each test cell named by its function in the contents list, and "not graded yet"
+# for a written answer nobody has graded (nbgrader would show 0).
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.page.GetGradesForFeedback",  # nbgrader's GetGrades, and what waits for a grade
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "autograder.feedback.page.FeedbackExporter"
+c.FeedbackExporter.template_name = "course_feedback"
 # A second line behind the grader's own cleaning of students' markdown (autograder/gradebook/html_safety.py):
 # nbconvert cleans cell outputs (text/html, markdown, no JavaScript or widgets) in the feedback pages and the
 # formgrader. nbgrader's templates render markdown cells without it.

@@ -14,6 +14,11 @@ from autograder import notebooks
 from autograder.results import NotebookResult
 
 PICTURE = "picture: input, expected, your output, difference"
+#: The picture's alternative text (the feedback page's img alt; nbconvert reads it from the output's metadata).
+PICTURE_ALT = (
+    "Your first wrong answer drawn as four heat maps, left to right: the input, the expected output, "
+    "your output, and your output minus the expected one; the text above gives the case and the values"
+)
 VISIBLE_CHECK = "visible check: scored in the graded cells of this function"
 OTHER_CELL = "{name}: {points:g} point(s) for this cell; the details are under its last test cell"
 
@@ -42,8 +47,13 @@ def figures_by_cell(result: NotebookResult) -> dict[str, str]:
 
 
 def figure_output(png_base64: str):
-    return notebooks.as_node({"output_type": "display_data", "metadata": {}, "data": {
-        "image/png": png_base64, "text/plain": PICTURE}})
+    return notebooks.as_node(
+        {
+            "output_type": "display_data",
+            "metadata": {"image/png": {"alt": PICTURE_ALT}},
+            "data": {"image/png": png_base64, "text/plain": PICTURE},
+        }
+    )
 
 
 def feedback_output(text: str):
