@@ -1,0 +1,73 @@
+"""The instructor's class report: ``python -m autograder report ASSIGNMENT --html FILE --csv FILE``.
+
+It reads, and never changes, the grader's stored results (``autograder.store``: the verdicts, the
+latest per student whose submitted notebook still exists; the others are skipped and named) and
+nbgrader's gradebook (``report.book``: every student nbgrader knows, hand grades, lateness, the
+totals of ``nbgrader export``). Modules:
+
+- ``stored``: the stored results read, and the ones skipped;
+- ``book``: the gradebook, read-only through nbgrader's API;
+- ``roster``: one row per student, the two joined;
+- ``statistics``: the figures (difficulty, discrimination, mistakes, ...), from the verdicts;
+- ``table`` (the CSV) and ``page`` (the self-contained HTML page): the words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.course import Assignment, CourseError
+from autograder.report.book import Book, read_book
+from autograder.report.page import CONTENT_SECURITY_POLICY, write_html
+from autograder.report.roster import Layout, Standing, StudentRow, roster
+from autograder.report.statistics import SMALL_CLASS, ClassReport, FunctionSummary, summarize
+from autograder.report.stored import Skipped, Stored, load_results, load_stored
+from autograder.report.table import cell_text, write_csv
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "SMALL_CLASS",
+    "Book",
+    "ClassReport",
+    "FunctionSummary",
+    "Layout",
+    "Skipped",
+    "Standing",
+    "Stored",
+    "StudentRow",
+    "build",
+    "cell_text",
+    "load_results",
+    "load_stored",
+    "read_book",
+    "run_report",
+    "summarize",
+    "write_csv",
+    "write_html",
+]
+
+
+def build(root: Path, assignment: Assignment) -> ClassReport:
+    """The report of an assignment: the stored results joined with the gradebook."""
+    stored = load_stored(root, assignment)
+    layout = Layout.of(root, assignment)
+    book = read_book(root, assignment, tuple(layout.written))
+    students = roster(root, assignment, stored.results, book, layout, frozenset(s.student for s in stored.skipped))
+    return ClassReport(assignment, stored.results, students, stored.skipped, book, layout)
+
+
+def run_report(root: Path, assignment: Assignment, html_path: Path | None, csv_path: Path | None) -> int:
+    if html_path is None and csv_path is None:
+        raise CourseError("say what to write: --html FILE, --csv FILE or both")
+    report = build(root, assignment)
+    if html_path is not None:
+        write_html(report, html_path)
+        print(f"class report: {html_path}")
+    if csv_path is not None:
+        write_csv(report, csv_path)
+        print(f"scores per function: {csv_path}")
+    for skipped in report.skipped:
+        print(f"skipped the stored result of {skipped.student}: {skipped.path} is no longer there")
+    if report.book.problem is not None:
+        print(f"warning: {report.book.problem}; the report shows the stored results only")
+    return 0
