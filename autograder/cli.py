@@ -2,6 +2,10 @@
 
 ``grade`` follows ../shared/CONTRACT.md: JSON Lines on stdout with ``--json`` (and nothing else on
 stdout), exit 0 when every submission was graded, 1 when some could not be, 2 on a usage error.
+A notebook under submitted/ that is not where nbgrader puts this assignment's submissions (a folder
+``PS1`` for ``ps1``, none, ``ps9``, a sub-folder; autograder.submissions.misplaced) is a submission
+that could not be graded: it is named, with what to do, before the summary line (on stderr with
+``--json``: stdout keeps one object per graded notebook), and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -168,13 +172,19 @@ def _grade(args) -> int:
 
 
 def _grade_with(args, root, assignment, warm) -> int:
-    from autograder import schedule, submissions
+    from autograder import misplaced_words, schedule, submissions
     from autograder.grading import Limits
 
     found = submissions.find(root, assignment, args.paths)
+    # the notebooks under submitted/ this run does not grade although they may be its work (not when
+    # PATHs say what to grade)
+    misplaced = [] if args.paths else submissions.misplaced(root, assignment)
     if not found:
-        print(f"nothing to grade: no submissions for {assignment.name}", file=sys.stderr)
-        return 0
+        for line in misplaced_words.section(misplaced, assignment):
+            print(line, file=sys.stderr)
+        print(f"nothing to grade: no submissions for {assignment.name}{misplaced_words.clause(misplaced)}",
+              file=sys.stderr)
+        return 1 if misplaced else 0
     options = schedule.Options(
         workers=args.workers, force=args.force, sandbox=args.sandbox, scheduler=args.scheduler, warm=warm,
         limits=Limits(timeout=args.timeout, memory_mb=args.memory, processes=sandbox.process_limit()),
@@ -200,11 +210,14 @@ def _grade_with(args, root, assignment, warm) -> int:
                f"(from the store), {results.errors} error(s)")
     if results.rewritten:
         summary += f"; {results.rewritten} stored result(s) were missing from the gradebook and written again"
+    summary += misplaced_words.clause(misplaced)
     if args.json:
-        print(summary, file=sys.stderr)
+        for line in [*misplaced_words.section(misplaced, assignment), summary]:
+            print(line, file=sys.stderr)
     else:
         from autograder.feedback.scores import format_table
 
-        print(format_table(results, results.hand_grades))
-        print(summary)
-    return 0 if all(r.status == "graded" for r in results) else 1
+        table = format_table(results, results.hand_grades)
+        listed = misplaced_words.section(misplaced, assignment)
+        print("\n".join([table, *([""] + listed if listed else []), summary]))
+    return 0 if all(r.status == "graded" for r in results) and not misplaced else 1

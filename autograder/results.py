@@ -3,6 +3,10 @@
 Each graded function's exercise carries its verdict (autograder.verdicts) besides the contract's
 ``feedback`` text: in JSON, ``groups``, ``cause``, ``problem`` and ``not_run`` (null for a question
 graded by hand). Readers that need to know what happened read those, never the text.
+
+Points are floats everywhere in JSON (a result's and an exercise's ``score`` and ``max_score``, the
+points per test cell, a group's ``points`` and ``earned``), whatever type the arithmetic left them:
+``17.0``, never ``17``. Counts (``size``, ``wrong``, ``not_run_more``) stay integers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from autograder.verdicts import FunctionVerdict
 
 #: The keys of an exercise's verdict in JSON (FunctionVerdict.to_dict).
 VERDICT_KEYS = ("groups", "cause", "problem", "not_run", "not_run_more")
+
+
+def _points(value: float | None) -> float | None:
+    """Points as JSON always writes them: a float (17.0, never 17), or null for points not given yet."""
+    return None if value is None else float(value)
 
 
 @dataclass
@@ -30,8 +39,12 @@ class Exercise:
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "verdict"}
-        data["cells"] = dict(self.cells)
+        data.update(score=_points(self.score), max_score=_points(self.max_score),
+                    cells={cell: _points(points) for cell, points in self.cells.items()})
         verdict = self.verdict.to_dict() if self.verdict is not None else dict.fromkeys(VERDICT_KEYS)
+        if verdict["groups"] is not None:
+            verdict["groups"] = [{**group, "points": _points(group["points"]), "earned": _points(group["earned"])}
+                                 for group in verdict["groups"]]
         return {**data, **verdict}
 
     @classmethod
@@ -63,7 +76,8 @@ class NotebookResult:
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {**data, "exercises": [e.to_dict() for e in self.exercises]}
+        return {**data, "score": _points(self.score), "max_score": _points(self.max_score),
+                "exercises": [e.to_dict() for e in self.exercises]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=False)

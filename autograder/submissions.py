@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
 
 from autograder import notebooks
 from autograder.course import ASSIGNMENTS, Assignment, CourseError
@@ -239,3 +240,125 @@ def _checked(assignment: Assignment, submission: Submission, base: Path) -> Subm
                           f"{shown}: the name is not UTF-8 text, which nbgrader's gradebook cannot store: rename "
                           "the student's folder and notebook to UTF-8 names and grade again")
     return submission
+
+
+class Misplacement(StrEnum):
+    """Why a notebook under submitted/ is not graded: it is not where nbgrader puts submissions."""
+
+    WRONG_CASE = "wrong-case"  # submitted/hank/PS1/: an assignment's folder, in other letter case
+    NO_ASSIGNMENT_FOLDER = "no-assignment-folder"  # submitted/ivy/convolution.ipynb
+    NOT_AN_ASSIGNMENT = "not-an-assignment"  # submitted/bob/ps9/: no assignment of the course
+    NESTED = "nested"  # submitted/carl/ps1/old/convolution.ipynb, beside carl's graded notebook
+    NO_STUDENT_FOLDER = "no-student-folder"  # submitted/convolution.ipynb
+    UNREADABLE = "unreadable"  # a folder that may hold notebooks and cannot be listed
+
+
+@dataclass(frozen=True)
+class Misplaced:
+    """A notebook (or an unreadable folder) under submitted/ that `grade` does not grade."""
+
+    student: str | None  # None when it is in no student's folder
+    path: PurePosixPath  # relative to the course root
+    why: Misplacement
+    folder: str | None  # the folder at fault, as named (PS1, ps9); None when the notebook has none
+    assignment: str | None  # whose notebook it most likely is; None when nothing tells
+    destination: PurePosixPath | None  # where it would be graded, relative to the course root
+    taken: bool = False  # the destination holds a notebook already (that one is graded)
+
+
+def misplaced(root: Path, assignment: Assignment) -> list[Misplaced]:
+    """The notebooks under submitted/ that a run grading `assignment` does not grade although they
+    may be its work: those of this assignment, or of no assignment one can tell, outside
+    submitted/<student>/<ASSIGNMENT>/ itself (a folder in another letter case, none, one that is no
+    assignment, a sub-folder of a graded folder that has notebooks of its own, no student's folder).
+    Checkpoints are no submissions; another assignment's are its own run's to name. Nothing here
+    raises: what cannot be read is named (or, inside a graded folder, left alone)."""
+    base = CoursePaths(root).submitted_root
+    found: list[Misplaced] = []
+    for entry in _listing(base) or []:
+        if _is_notebook(entry):
+            owner = _owner(Path(entry.path), None)
+            found.append(Misplaced(None, _relative(root, entry.path), Misplacement.NO_STUDENT_FOLDER, None, owner,
+                                   None))
+        elif _is_plain_folder(entry):
+            found += _misplaced_of(root, Path(entry.path), assignment)
+    return [m for m in found if m.assignment in (None, assignment.name)]
+
+
+def _misplaced_of(root: Path, student: Path, assignment: Assignment) -> list[Misplaced]:
+    entries = _listing(student)
+    if entries is None:
+        return []  # grading names the folder (it cannot look into it either)
+    found = []
+    for entry in entries:
+        path = Path(entry.path)
+        if _is_notebook(entry):
+            found.append(_placed(root, student, path, Misplacement.NO_ASSIGNMENT_FOLDER, None, _owner(path, None)))
+        elif not _is_plain_folder(entry):
+            continue
+        elif entry.name == assignment.name:
+            own, problem = _notebooks_in(path, nested=False)
+            if own and problem is None:  # without notebooks of its own, grading names the sub-folders
+                deeper = sorted(set(_notebooks_in(path)[0]) - set(own))
+                found += [_placed(root, student, p, Misplacement.NESTED, entry.name, assignment.name, p.name)
+                          for p in deeper]
+        elif entry.name in ASSIGNMENTS:
+            continue  # another assignment's folder: its run grades it
+        else:
+            hint = next((name for name in ASSIGNMENTS if name.lower() == entry.name.lower()), None)
+            why = Misplacement.NOT_AN_ASSIGNMENT if hint is None else Misplacement.WRONG_CASE
+            notebooks_found, problem = _notebooks_in(path)
+            if problem is not None:
+                found.append(_placed(root, student, path, Misplacement.UNREADABLE, entry.name, hint))
+            found += [_placed(root, student, p, why, entry.name, _owner(p, hint)) for p in notebooks_found]
+    return found
+
+
+def _placed(root: Path, student: Path, path: Path, why: Misplacement, folder: str | None, owner: str | None,
+            name: str | None = None) -> Misplaced:
+    destination = None
+    taken = False
+    if owner is not None and why is not Misplacement.UNREADABLE:
+        target = student / owner / (name or path.name)
+        destination = _relative(root, target)
+        taken = os.path.lexists(target)
+    return Misplaced(student.name, _relative(root, path), why, folder, owner, destination, taken)
+
+
+def _owner(path: Path, hint: str | None) -> str | None:
+    """The assignment a misplaced notebook most likely belongs to: by its cells' grade ids, else its
+    file name (the released notebook's, in any letter case), else the folder it is in (`hint`)."""
+    ids = notebooks.carried_grade_ids(path) or set()
+    for other in ASSIGNMENTS.values():
+        if ids & set(other.functions):
+            return other.name
+    stem = path.name[: -len(".ipynb")].lower()
+    for other in ASSIGNMENTS.values():
+        if stem == other.notebook.lower():
+            return other.name
+    return hint
+
+
+def _listing(folder: Path) -> list[os.DirEntry] | None:
+    """A folder's entries, sorted by name, checkpoints aside; None when it cannot be listed."""
+    try:
+        with os.scandir(folder) as listing:
+            return sorted((e for e in listing if e.name != ".ipynb_checkpoints"), key=lambda e: e.name)
+    except OSError:
+        return None
+
+
+def _is_plain_folder(entry: os.DirEntry) -> bool:
+    """A folder, not a link to one (a link decides nothing about whose work is where)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_notebook(entry: os.DirEntry) -> bool:
+    return entry.name.endswith(".ipynb") and not _is_plain_folder(entry)
+
+
+def _relative(root: Path, path: str | Path) -> PurePosixPath:
+    return PurePosixPath(Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix())
