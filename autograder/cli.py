@@ -23,6 +23,7 @@ from autograder.results import NotebookResult
 # Importing this module costs no NumPy: `grade` starts its sandbox before it imports the grader
 # (autograder.schedule and what it needs), so the two start-ups overlap. Keep heavy imports local.
 
+
 def _positive(kind):
     def parse(text):
         try:
@@ -33,6 +34,7 @@ def _positive(kind):
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
         return value
+
     parse.__name__ = kind.__name__
     return parse
 
@@ -42,33 +44,58 @@ GRADE_USAGE = "python -m autograder grade ASSIGNMENT [PATH ...] [options]"
 
 def add_grade_arguments(grade: argparse.ArgumentParser) -> None:
     grade.add_argument("assignment", metavar="ASSIGNMENT", help=f"one of {', '.join(ASSIGNMENTS)}")
-    grade.add_argument("paths", metavar="PATH", nargs="*", default=[],
-                       help="notebooks or folders to grade (default: every submitted/*/ASSIGNMENT/)")
+    grade.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="*",
+        default=[],
+        help="notebooks or folders to grade (default: every submitted/*/ASSIGNMENT/)",
+    )
     grade.add_argument("--json", action="store_true", help="print one JSON object per notebook (JSON Lines)")
-    grade.add_argument("--workers", metavar="N", type=_positive(int), default=0,
-                       help="parallel workers (default: one per core)")
-    grade.add_argument("--timeout", metavar="SECONDS", type=_positive(float), default=10.0,
-                       help="seconds allowed per graded function and per notebook cell (default: 10)")
+    grade.add_argument(
+        "--workers", metavar="N", type=_positive(int), default=0, help="parallel workers (default: one per core)"
+    )
+    grade.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive(float),
+        default=10.0,
+        help="seconds allowed per graded function and per notebook cell (default: 10)",
+    )
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    grade.add_argument("--memory", metavar="MB", type=_positive(int), default=2048,
-                       help="MiB of memory per submission (default: 2048)")
+    grade.add_argument(
+        "--memory", metavar="MB", type=_positive(int), default=2048, help="MiB of memory per submission (default: 2048)"
+    )
     grade.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (e.g. tcp://host:8786)")
-    grade.add_argument("--sandbox", choices=("auto", "bubblewrap", "rlimits"), default="auto",
-                       help="containment level (default: auto, bubblewrap when it works here)")
-    grade.add_argument("--per-student-seeds", action="store_true",
-                       help="draw hidden inputs per student so they cannot be shared")
-    grade.add_argument("--no-gradebook", action="store_true",
-                       help="do not write gradebook.db or autograded/ (results are still stored)")
+    grade.add_argument(
+        "--sandbox",
+        choices=("auto", "bubblewrap", "rlimits"),
+        default="auto",
+        help="containment level (default: auto, bubblewrap when it works here)",
+    )
+    grade.add_argument(
+        "--per-student-seeds", action="store_true", help="draw hidden inputs per student so they cannot be shared"
+    )
+    grade.add_argument(
+        "--no-gradebook",
+        action="store_true",
+        help="do not write gradebook.db or autograded/ (results are still stored)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder",
-                                     description="Grade the course's nbgrader submissions in a sandbox, "
-                                                 "against the reference solutions in source/.")
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Grade the course's nbgrader submissions in a sandbox, against the reference solutions in source/.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    grade = commands.add_parser("grade", help="grade submissions of an assignment", usage=GRADE_USAGE,
-                                description="Grade submissions; options may come before or after the paths.")
+    grade = commands.add_parser(
+        "grade",
+        help="grade submissions of an assignment",
+        usage=GRADE_USAGE,
+        description="Grade submissions; options may come before or after the paths.",
+    )
     add_grade_arguments(grade)
 
     commands.add_parser("doctor", help="report the sandbox level in force")
@@ -76,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="demo", help="where to build the demo course (default: demo/)")
     bench = commands.add_parser("bench", help="latency and scale figures against nbgrader autograde")
     bench.add_argument("-n", "--size", type=_positive(int), default=40, help="class size (default: 40)")
-    bench.add_argument("--large", type=_positive(int), default=0,
-                       help="size of the large class (default: 25 times the class size)")
+    bench.add_argument(
+        "--large", type=_positive(int), default=0, help="size of the large class (default: 25 times the class size)"
+    )
     bench.add_argument("--dir", default="bench", help="where to build the class (default: bench/)")
     report = commands.add_parser("report", help="the class report of an assignment (HTML page, CSV)")
     report.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
@@ -93,8 +121,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
     if argv[:1] == ["grade"]:
         # options may come before the paths: `grade ps1 --force submitted/alice/ps1`
-        grade = argparse.ArgumentParser(prog="python -m autograder grade", usage=GRADE_USAGE,
-                                         description="Grade submissions of an assignment.")
+        grade = argparse.ArgumentParser(
+            prog="python -m autograder grade", usage=GRADE_USAGE, description="Grade submissions of an assignment."
+        )
         add_grade_arguments(grade)
         args = grade.parse_intermixed_args(argv[1:])
         args.command = "grade"
@@ -108,13 +137,23 @@ def _add_gradescope_parser(commands) -> None:
     gradescope = commands.add_parser("gradescope", help="build Gradescope's autograder bundle for an assignment")
     gradescope.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
     gradescope.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the bundle")
-    gradescope.add_argument("--hidden-details", choices=VISIBILITIES, default="after_due_date",
-                            help="when students see the details of failed hidden cases (scores are always "
-                                 "visible; default after_due_date)")
-    gradescope.add_argument("--per-student-seeds", action="store_true",
-                            help="draw hidden inputs per Gradescope user so they cannot be shared")
-    gradescope.add_argument("--timeout", type=_positive(float), default=10.0,
-                            help="seconds allowed per graded function and per notebook cell (default 10)")
+    gradescope.add_argument(
+        "--hidden-details",
+        choices=VISIBILITIES,
+        default="after_due_date",
+        help="when students see the details of failed hidden cases (scores are always visible; default after_due_date)",
+    )
+    gradescope.add_argument(
+        "--per-student-seeds",
+        action="store_true",
+        help="draw hidden inputs per Gradescope user so they cannot be shared",
+    )
+    gradescope.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=10.0,
+        help="seconds allowed per graded function and per notebook cell (default 10)",
+    )
     gradescope.add_argument("--memory", type=_positive(int), default=2048, help="MiB of memory per submission")
 
 
@@ -182,13 +221,20 @@ def _grade_with(args, root, assignment, warm) -> int:
     if not found:
         for line in misplaced_words.section(misplaced, assignment):
             print(line, file=sys.stderr)
-        print(f"nothing to grade: no submissions for {assignment.name}{misplaced_words.clause(misplaced)}",
-              file=sys.stderr)
+        print(
+            f"nothing to grade: no submissions for {assignment.name}{misplaced_words.clause(misplaced)}",
+            file=sys.stderr,
+        )
         return 1 if misplaced else 0
     options = schedule.Options(
-        workers=args.workers, force=args.force, sandbox=args.sandbox, scheduler=args.scheduler, warm=warm,
+        workers=args.workers,
+        force=args.force,
+        sandbox=args.sandbox,
+        scheduler=args.scheduler,
+        warm=warm,
         limits=Limits(timeout=args.timeout, memory_mb=args.memory, processes=sandbox.process_limit()),
-        per_student_seeds=args.per_student_seeds, gradebook=not args.no_gradebook,
+        per_student_seeds=args.per_student_seeds,
+        gradebook=not args.no_gradebook,
     )
 
     done: list[NotebookResult] = []
@@ -203,11 +249,16 @@ def _grade_with(args, root, assignment, warm) -> int:
     except NotebookError as exc:
         raise CourseError(str(exc)) from None
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(done)} of {len(found)} notebooks graded and saved; run the same "
-              "command again to grade the rest", file=sys.stderr)
+        print(
+            f"\ninterrupted: {len(done)} of {len(found)} notebooks graded and saved; run the same "
+            "command again to grade the rest",
+            file=sys.stderr,
+        )
         return 130
-    summary = (f"{len(results)} notebook(s): {results.fresh} graded now, {results.unchanged} unchanged "
-               f"(from the store), {results.errors} error(s)")
+    summary = (
+        f"{len(results)} notebook(s): {results.fresh} graded now, {results.unchanged} unchanged "
+        f"(from the store), {results.errors} error(s)"
+    )
     if results.rewritten:
         summary += f"; {results.rewritten} stored result(s) were missing from the gradebook and written again"
     summary += misplaced_words.clause(misplaced)

@@ -13,8 +13,10 @@ def section(misplaced: list[Misplaced], assignment: Assignment) -> list[str]:
     """The lines naming every misplaced notebook, under a heading; [] when there is none."""
     if not misplaced:
         return []
-    return [f"misplaced, not graded (graded are the notebooks in submitted/STUDENT/{assignment.name}/ only):",
-            *(f"  {line(m)}" for m in misplaced)]
+    return [
+        f"misplaced, not graded (graded are the notebooks in submitted/STUDENT/{assignment.name}/ only):",
+        *(f"  {line(m)}" for m in misplaced),
+    ]
 
 
 def clause(misplaced: list[Misplaced]) -> str:
@@ -34,8 +36,10 @@ def _why(m: Misplaced) -> str:
     if m.why is Misplacement.NOT_AN_ASSIGNMENT:
         return f"its folder {m.folder} is no assignment of this course ({_KNOWN})"
     if m.why is Misplacement.NESTED:
-        return (f"it is in a sub-folder of submitted/{m.student}/{m.folder}/, whose own notebook is graded "
-                "(only the notebooks directly in it are)")
+        return (
+            f"it is in a sub-folder of submitted/{m.student}/{m.folder}/, whose own notebook is graded "
+            "(only the notebooks directly in it are)"
+        )
     if m.why is Misplacement.NO_STUDENT_FOLDER:
         return "it is in no student's folder"
     return "a folder that cannot be read, so the notebooks in it are unknown"
@@ -45,8 +49,10 @@ def _fix(m: Misplaced) -> str:
     if m.why is Misplacement.UNREADABLE:
         return f"make it readable by the grader (chmod -R u+rX {m.path}) and grade again"
     if m.why is Misplacement.NESTED:
-        return (f"if it is the one to grade, move it to submitted/{m.student}/{m.folder}/ in place of the notebook "
-                "there; otherwise delete it")
+        return (
+            f"if it is the one to grade, move it to submitted/{m.student}/{m.folder}/ in place of the notebook "
+            "there; otherwise delete it"
+        )
     if m.destination is not None and m.taken:
         return f"{m.destination} is graded instead; if this one is the one to grade, move it there in its place"
     if m.destination is not None:

@@ -39,12 +39,17 @@ class Exercise:
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "verdict"}
-        data.update(score=_points(self.score), max_score=_points(self.max_score),
-                    cells={cell: _points(points) for cell, points in self.cells.items()})
+        data.update(
+            score=_points(self.score),
+            max_score=_points(self.max_score),
+            cells={cell: _points(points) for cell, points in self.cells.items()},
+        )
         verdict = self.verdict.to_dict() if self.verdict is not None else dict.fromkeys(VERDICT_KEYS)
         if verdict["groups"] is not None:
-            verdict["groups"] = [{**group, "points": _points(group["points"]), "earned": _points(group["earned"])}
-                                 for group in verdict["groups"]]
+            verdict["groups"] = [
+                {**group, "points": _points(group["points"]), "earned": _points(group["earned"])}
+                for group in verdict["groups"]
+            ]
         return {**data, **verdict}
 
     @classmethod
@@ -76,8 +81,12 @@ class NotebookResult:
 
     def to_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {**data, "score": _points(self.score), "max_score": _points(self.max_score),
-                "exercises": [e.to_dict() for e in self.exercises]}
+        return {
+            **data,
+            "score": _points(self.score),
+            "max_score": _points(self.max_score),
+            "exercises": [e.to_dict() for e in self.exercises],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=False)

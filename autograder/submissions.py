@@ -44,8 +44,10 @@ def _student_of(path: Path, assignment: Assignment, base: Path | None = None) ->
 
 
 def _unreadable(folder: Path, exc: OSError, top: Path) -> str:
-    return (f"cannot read the folder {folder} ({exc.strerror or exc}): make the submission readable by the grader "
-            f"(chmod -R u+rX {top}) and grade again")
+    return (
+        f"cannot read the folder {folder} ({exc.strerror or exc}): make the submission readable by the grader "
+        f"(chmod -R u+rX {top}) and grade again"
+    )
 
 
 def _notebooks_in(folder: Path, nested: bool = True) -> tuple[list[Path], str | None]:
@@ -77,8 +79,10 @@ def _notebooks_in(folder: Path, nested: bool = True) -> tuple[list[Path], str | 
                 continue
     if not found and deeper:
         names = ", ".join(p.relative_to(folder).as_posix() for p in sorted(deeper)[:3])
-        return [], (f"no notebook in {folder} itself, only in a sub-folder ({names}): the grader, like nbgrader, "
-                    f"grades only the notebooks directly in {folder}; move the notebook there and grade again")
+        return [], (
+            f"no notebook in {folder} itself, only in a sub-folder ({names}): the grader, like nbgrader, "
+            f"grades only the notebooks directly in {folder}; move the notebook there and grade again"
+        )
     return sorted(found), None
 
 
@@ -97,8 +101,10 @@ def assignment_of(path: Path, assignment: Assignment) -> str | None:
 
 
 def _wrong(path: Path, owner: str, assignment: Assignment) -> str:
-    return (f"{path.name} is the notebook of {owner} ({ASSIGNMENTS[owner].notebook}.ipynb), not of "
-            f"{assignment.name}: hand in {assignment.notebook}.ipynb for {assignment.name}")
+    return (
+        f"{path.name} is the notebook of {owner} ({ASSIGNMENTS[owner].notebook}.ipynb), not of "
+        f"{assignment.name}: hand in {assignment.notebook}.ipynb for {assignment.name}"
+    )
 
 
 def _match(found: list[Path], assignment: Assignment) -> list[tuple[Path, str | None]]:
@@ -108,8 +114,10 @@ def _match(found: list[Path], assignment: Assignment) -> list[tuple[Path, str | 
     ours = [p for p in found if owners[p] == assignment.name]
     if len(ours) > 1:
         names = ", ".join(p.name for p in ours)
-        return [(p, f"{len(ours)} notebooks of {assignment.name} in one submission ({names}); keep only the "
-                    "one to grade") for p in ours]
+        return [
+            (p, f"{len(ours)} notebooks of {assignment.name} in one submission ({names}); keep only the one to grade")
+            for p in ours
+        ]
     if ours:
         return [(ours[0], None)]
     # no notebook carries this assignment's cells (pasted into a fresh notebook, unreadable, or another's)
@@ -122,8 +130,7 @@ def _match(found: list[Path], assignment: Assignment) -> list[tuple[Path, str | 
     if not unknown:
         first = (exact or found)[0]
         return [(first, _wrong(first, owners[first], assignment))]
-    return [(p, f"{len(found)} notebooks and none is named {released}; rename the one to grade")
-            for p in found]
+    return [(p, f"{len(found)} notebooks and none is named {released}; rename the one to grade") for p in found]
 
 
 def _is_folder(path: Path) -> bool | OSError:
@@ -197,8 +204,10 @@ def _student_folder(student: Path, assignment: Assignment, groups: dict, problem
     kind = _is_folder(folder)
     linked = next((part for part in (student, folder) if os.path.islink(part)), None)
     if linked is not None:  # a link decides nothing about whose work is where (it could lead to source/)
-        groups[folder], problems[folder] = [], (f"{linked} is a link, not a folder: copy the submission itself into "
-                                                f"{folder} and grade again")
+        groups[folder], problems[folder] = (
+            [],
+            (f"{linked} is a link, not a folder: copy the submission itself into {folder} and grade again"),
+        )
     elif isinstance(kind, OSError):
         groups[folder], problems[folder] = [], _unreadable(folder, kind, student)
     elif kind:
@@ -206,25 +215,38 @@ def _student_folder(student: Path, assignment: Assignment, groups: dict, problem
         if problem:
             problems[folder] = problem
     elif os.path.lexists(folder):
-        groups[folder], problems[folder] = [], (f"{folder} is not a folder: put the student's notebook "
-                                                f"in a folder {folder} and grade again")
+        groups[folder], problems[folder] = (
+            [],
+            (f"{folder} is not a folder: put the student's notebook in a folder {folder} and grade again"),
+        )
 
 
-def _submissions(assignment: Assignment, groups: dict[Path, list[Path]], problems: dict[Path, str],
-                 root: Path) -> list[Submission]:
+def _submissions(
+    assignment: Assignment, groups: dict[Path, list[Path]], problems: dict[Path, str], root: Path
+) -> list[Submission]:
     base, found = CoursePaths(root).submitted_root, []
     reference = _identity(assignment.source_path(root))
     for folder, candidates in groups.items():
         if folder in problems or not candidates:
             expected = folder / f"{assignment.notebook}.ipynb"
-            found.append(_checked(assignment, Submission(
-                _student_of(expected, assignment, base), expected,
-                problems.get(folder, f"no notebook in {folder}")), base))
+            found.append(
+                _checked(
+                    assignment,
+                    Submission(
+                        _student_of(expected, assignment, base),
+                        expected,
+                        problems.get(folder, f"no notebook in {folder}"),
+                    ),
+                    base,
+                )
+            )
             continue
         for path, problem in _match(sorted(set(candidates)), assignment):
             if problem is None and reference is not None and _identity(path) == reference:
-                problem = (f"{path} is the instructor's own notebook (the same file as "
-                           f"{assignment.source_path(root)}): hand in your own notebook")
+                problem = (
+                    f"{path} is the instructor's own notebook (the same file as "
+                    f"{assignment.source_path(root)}): hand in your own notebook"
+                )
             found.append(_checked(assignment, Submission(_student_of(path, assignment, base), path, problem), base))
     return found
 
@@ -236,9 +258,12 @@ def _checked(assignment: Assignment, submission: Submission, base: Path) -> Subm
         str(submission.path).encode("utf-8")
     except UnicodeEncodeError:
         shown = Path(os.fsencode(submission.path).decode("utf-8", "backslashreplace"))
-        return Submission(_student_of(shown, assignment, base), shown,
-                          f"{shown}: the name is not UTF-8 text, which nbgrader's gradebook cannot store: rename "
-                          "the student's folder and notebook to UTF-8 names and grade again")
+        return Submission(
+            _student_of(shown, assignment, base),
+            shown,
+            f"{shown}: the name is not UTF-8 text, which nbgrader's gradebook cannot store: rename "
+            "the student's folder and notebook to UTF-8 names and grade again",
+        )
     return submission
 
 
@@ -278,8 +303,9 @@ def misplaced(root: Path, assignment: Assignment) -> list[Misplaced]:
     for entry in _listing(base) or []:
         if _is_notebook(entry):
             owner = _owner(Path(entry.path), None)
-            found.append(Misplaced(None, _relative(root, entry.path), Misplacement.NO_STUDENT_FOLDER, None, owner,
-                                   None))
+            found.append(
+                Misplaced(None, _relative(root, entry.path), Misplacement.NO_STUDENT_FOLDER, None, owner, None)
+            )
         elif _is_plain_folder(entry):
             found += _misplaced_of(root, Path(entry.path), assignment)
     return [m for m in found if m.assignment in (None, assignment.name)]
@@ -300,8 +326,9 @@ def _misplaced_of(root: Path, student: Path, assignment: Assignment) -> list[Mis
             own, problem = _notebooks_in(path, nested=False)
             if own and problem is None:  # without notebooks of its own, grading names the sub-folders
                 deeper = sorted(set(_notebooks_in(path)[0]) - set(own))
-                found += [_placed(root, student, p, Misplacement.NESTED, entry.name, assignment.name, p.name)
-                          for p in deeper]
+                found += [
+                    _placed(root, student, p, Misplacement.NESTED, entry.name, assignment.name, p.name) for p in deeper
+                ]
         elif entry.name in ASSIGNMENTS:
             continue  # another assignment's folder: its run grades it
         else:
@@ -314,8 +341,15 @@ def _misplaced_of(root: Path, student: Path, assignment: Assignment) -> list[Mis
     return found
 
 
-def _placed(root: Path, student: Path, path: Path, why: Misplacement, folder: str | None, owner: str | None,
-            name: str | None = None) -> Misplaced:
+def _placed(
+    root: Path,
+    student: Path,
+    path: Path,
+    why: Misplacement,
+    folder: str | None,
+    owner: str | None,
+    name: str | None = None,
+) -> Misplaced:
     destination = None
     taken = False
     if owner is not None and why is not Misplacement.UNREADABLE:

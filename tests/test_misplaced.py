@@ -94,11 +94,22 @@ def test_another_assignments_run_names_its_own_and_those_of_no_assignment(course
     misplaced_class(course)
     found = submissions.misplaced(course, PS2)
     assert found == [
-        submissions.Misplaced("eve", PurePosixPath("submitted/eve/notes/untitled.ipynb"),
-                              submissions.Misplacement.NOT_AN_ASSIGNMENT, "notes", None, None),
-        submissions.Misplaced("fred", PurePosixPath("submitted/fred/Ps2/shapes_and_padding.ipynb"),
-                              submissions.Misplacement.WRONG_CASE, "Ps2", "ps2",
-                              PurePosixPath("submitted/fred/ps2/shapes_and_padding.ipynb")),
+        submissions.Misplaced(
+            "eve",
+            PurePosixPath("submitted/eve/notes/untitled.ipynb"),
+            submissions.Misplacement.NOT_AN_ASSIGNMENT,
+            "notes",
+            None,
+            None,
+        ),
+        submissions.Misplaced(
+            "fred",
+            PurePosixPath("submitted/fred/Ps2/shapes_and_padding.ipynb"),
+            submissions.Misplacement.WRONG_CASE,
+            "Ps2",
+            "ps2",
+            PurePosixPath("submitted/fred/ps2/shapes_and_padding.ipynb"),
+        ),
     ]
     done = run_grader(course, "grade", "ps2", "--no-gradebook")
     assert done.returncode == 1
@@ -108,8 +119,7 @@ def test_another_assignments_run_names_its_own_and_those_of_no_assignment(course
         f"it to submitted/eve/ASSIGNMENT/untitled.ipynb, ASSIGNMENT being the one it is for {KNOWN}",
         "  fred, submitted/fred/Ps2/shapes_and_padding.ipynb: its folder Ps2 is not ps2 (folder names are "
         "case-sensitive): move it to submitted/fred/ps2/shapes_and_padding.ipynb",
-        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 1 error(s); 2 misplaced, not graded "
-        "(listed above)",
+        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 1 error(s); 2 misplaced, not graded (listed above)",
     ]
 
 
@@ -143,8 +153,7 @@ def test_a_misplaced_copy_beside_the_graded_one_says_which_is_graded(course):
         "in its place",
         "  hank, submitted/hank/convolution.ipynb: it is in no assignment's folder: submitted/hank/ps1/convolution."
         "ipynb is graded instead; if this one is the one to grade, move it there in its place",
-        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 0 error(s); 2 misplaced, not graded "
-        "(listed above)",
+        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 0 error(s); 2 misplaced, not graded (listed above)",
     ]
 
 
@@ -192,8 +201,7 @@ def test_a_misplaced_folder_that_cannot_be_read_is_named(course):
         HEADING,
         "  hank, submitted/hank/PS1: a folder that cannot be read, so the notebooks in it are unknown: make it "
         "readable by the grader (chmod -R u+rX submitted/hank/PS1) and grade again",
-        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 0 error(s); 1 misplaced, not graded "
-        "(listed above)",
+        "1 notebook(s): 1 graded now, 0 unchanged (from the store), 0 error(s); 1 misplaced, not graded (listed above)",
     ]
 
 
@@ -217,8 +225,9 @@ def test_json_scores_are_floats_everywhere_also_from_the_store(course):
     for result in json_lines(first):
         found = list(points(result))
         kinds = {key for key, _ in found}
-        assert {"score", "max_score", "points", "earned"} | ({"test_conv2d_hidden"} if result["student"] == "bob"
-                                                            else set()) <= kinds, kinds
+        assert {"score", "max_score", "points", "earned"} | (
+            {"test_conv2d_hidden"} if result["student"] == "bob" else set()
+        ) <= kinds, kinds
         assert [(k, v) for k, v in found if type(v) is not float and not (k == "score" and v is None)] == []
     # a result stored with integers (as the grader stored them before) is served with floats
     for stored in (course / ".autograder" / "results" / "ps1").glob("*.json"):
@@ -239,6 +248,7 @@ def test_to_dict_writes_integer_points_as_floats():
     data = result.to_dict()
     assert [type(v).__name__ for v in (data["score"], data["max_score"])] == ["float", "float"]
     first, second = data["exercises"]
-    assert [type(v).__name__ for v in (first["score"], first["max_score"], first["cells"]["test_conv2d"])] == \
-        ["float"] * 3
+    assert [type(v).__name__ for v in (first["score"], first["max_score"], first["cells"]["test_conv2d"])] == [
+        "float"
+    ] * 3
     assert (second["score"], type(second["max_score"])) == (None, float)
