@@ -45,6 +45,14 @@ class Mistake:
     params: tuple = ()
 
 
+@dataclass(frozen=True)
+class AnyOf:
+    """The wrong outputs of one mistake that can be made in several ways (one-sided padding on
+    either side, a window size taken from either entry): the answer matches if it equals any."""
+
+    outputs: tuple
+
+
 def _call(refs, name, case: Case, **changes):
     """Call the reference with some keyword arguments changed."""
     kwargs = dict(case.kwargs)
@@ -56,6 +64,7 @@ def _kernel_variant(name, transform):
     def wrong(refs, case):
         image, kernel, *rest = case.args
         return refs[name](image, transform(np.asarray(kernel)), *rest, **case.kwargs)
+
     return wrong
 
 
@@ -97,6 +106,7 @@ def _cast_to_input_dtype(name):
         dtype = np.asarray(case.args[0]).dtype
         modulo = 2 ** (8 * dtype.itemsize) if dtype.kind == "u" else None
         return CutOff(refs[name](*case.args, **case.kwargs), dtype, modulo)
+
     return wrong
 
 
@@ -105,18 +115,23 @@ def _wrapped_uint8(name):
         if np.asarray(case.args[0]).dtype != np.uint8:
             return None
         return CutOff(refs[name](*case.args, **case.kwargs), modulo=256)
+
     return wrong
 
 
 def _truncated(name):
     def wrong(refs, case):
         return CutOff(refs[name](*case.args, **case.kwargs))
+
     return wrong
 
 
 def _image_mistakes(name: str, flipped: bool) -> tuple[Mistake, ...]:
-    base = (Mistake("kernel-not-flipped", _kernel_variant(name, lambda k: k[::-1, ::-1])) if flipped
-            else Mistake("flipped-kernel", _kernel_variant(name, lambda k: k[::-1, ::-1]), (("function", name),)))
+    base = (
+        Mistake("kernel-not-flipped", _kernel_variant(name, lambda k: k[::-1, ::-1]))
+        if flipped
+        else Mistake("flipped-kernel", _kernel_variant(name, lambda k: k[::-1, ::-1]), (("function", name),))
+    )
     return (
         base,
         Mistake("kernel-flipped-one-axis", _kernel_variant(name, lambda k: k[::-1, :])),
@@ -138,7 +153,7 @@ def _conv1d_same_shifted(refs, case):
         a, v = v, a
     full = refs["conv1d"](a, v, "full")
     start = v.size // 2
-    return full[start:start + a.size]
+    return full[start : start + a.size]
 
 
 def _conv1d_mode_ignored(refs, case):
@@ -158,13 +173,14 @@ def _conv1d_no_swap(refs, case):
     full = refs["conv1d"](a, v, "full")
     if mode == "same":
         start = (v.size - 1) // 2
-        return full[start:start + a.size]
-    return full[v.size - 1:a.size]  # empty: the kernel never fits inside the signal
+        return full[start : start + a.size]
+    return full[v.size - 1 : a.size]  # empty: the kernel never fits inside the signal
 
 
 def _size_formula_variant(name, **overrides):
     def wrong(refs, case):
         return _call(refs, name, case, **overrides)
+
     return wrong
 
 
@@ -187,16 +203,56 @@ def _swap_sides(refs, case):
 
 def _pad_reordered(reorder):
     """zero_pad with the ((top, bottom), (left, right)) pairs rearranged by `reorder`."""
+
     def wrong(refs, case):
         image, padding = case.args
         if isinstance(padding, int):
             return None
         return refs["zero_pad"](image, reorder(*padding))
+
     return wrong
 
 
 _pad_axes_swapped = _pad_reordered(lambda rows, cols: (cols, rows))
 _pad_sides_swapped = _pad_reordered(lambda rows, cols: (rows[::-1], cols[::-1]))
+
+
+def _pad_pairs(padding) -> tuple[tuple[int, int], tuple[int, int]]:
+    """zero_pad's padding argument as ((top, bottom), (left, right))."""
+    if isinstance(padding, int | np.integer):
+        return (int(padding), int(padding)), (int(padding), int(padding))
+    (top, bottom), (left, right) = padding
+    return (int(top), int(bottom)), (int(left), int(right))
+
+
+def _one_side(pair, numbers) -> set[tuple[int, int]]:
+    """An axis padded on one side only: its before or its after amount, or both together."""
+    before, after = pair
+    return {(before, 0), (0, after), (before + after, 0), (0, before + after)}
+
+
+def _same_both_sides(pair, numbers) -> set[tuple[int, int]]:
+    """An axis padded by one amount on both sides: one of the padding's numbers, or half the axis's total."""
+    total = sum(pair)
+    return {(m, m) for m in (*numbers, total // 2)}
+
+
+def _pad_variants(per_axis):
+    """zero_pad with each axis padded as `per_axis` says (or right), at least one axis wrongly."""
+
+    def wrong(refs, case):
+        image, padding = case.args
+        rows, cols = _pad_pairs(padding)
+        numbers = (*rows, *cols)
+        outputs = [
+            refs["zero_pad"](image, (r, c))
+            for r in {rows} | per_axis(rows, numbers)
+            for c in {cols} | per_axis(cols, numbers)
+            if (r, c) != (rows, cols)
+        ]
+        return AnyOf(tuple(outputs))
+
+    return wrong
 
 
 def _pad_float(refs, case):
@@ -233,6 +289,28 @@ def _strided_pad_one_side(refs, case):
     return refs["strided_conv2d"](padded, case.args[1], **kwargs)
 
 
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, tuple | list) else (value, value)
+
+
+def _pool_one_size(refs, case):
+    """max_pool2d whose window uses one of size's two entries for both axes (and its stride, when
+    it defaults or is a pair, either the right one or that entry, or one of its own entries)."""
+    size, stride = case.kwargs.get("size", 2), case.kwargs.get("stride")
+    kh, kw = _pair(size)
+    if kh == kw:
+        return None
+    outputs = []
+    for k in (kh, kw):
+        strides = {(kh, kw), (k, k)} if stride is None else {_pair(stride)} | {(s, s) for s in _pair(stride)}
+        for s in strides:
+            try:
+                outputs.append(refs["max_pool2d"](*case.args, size=(k, k), stride=s))
+            except ValueError:  # the window does not fit this input
+                continue
+    return AnyOf(tuple(outputs))
+
+
 def _bias_ignored(refs, case):
     if case.kwargs.get("bias") is None:
         return None
@@ -263,9 +341,12 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("conv1d-mode-ignored", _conv1d_mode_ignored),
         Mistake("conv1d-same-shifted", _conv1d_same_shifted),
         Mistake("conv1d-no-swap", _conv1d_no_swap),
-        Mistake("conv1d-not-flipped",
-                lambda refs, case: refs["conv1d"](np.asarray(case.args[0]), np.asarray(case.args[1])[::-1],
-                                                  *case.args[2:], **case.kwargs)),
+        Mistake(
+            "conv1d-not-flipped",
+            lambda refs, case: refs["conv1d"](
+                np.asarray(case.args[0]), np.asarray(case.args[1])[::-1], *case.args[2:], **case.kwargs
+            ),
+        ),
     ),
     "conv_output_size": (
         Mistake("size-ceiling", _conv_output_size_ceil),
@@ -274,8 +355,9 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("size-padding-one-side", _conv_output_size_one_side),
     ),
     "conv_output_shape": (
-        Mistake("shape-swapped",
-                lambda refs, case: tuple(reversed(refs["conv_output_shape"](*case.args, **case.kwargs)))),
+        Mistake(
+            "shape-swapped", lambda refs, case: tuple(reversed(refs["conv_output_shape"](*case.args, **case.kwargs)))
+        ),
     ),
     "same_padding": (
         Mistake("same-extra-pixel", _swap_sides),
@@ -286,6 +368,8 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("pad-dtype", _pad_float),
         Mistake("pad-axes-swapped", _pad_axes_swapped),
         Mistake("pad-sides-swapped", _pad_sides_swapped),
+        Mistake("pad-one-side", _pad_variants(_one_side)),
+        Mistake("pad-same-both-sides", _pad_variants(_same_both_sides)),
     ),
     "transposed_conv_output_size": (
         Mistake("output-padding-ignored", _size_formula_variant("transposed_conv_output_size", output_padding=0)),
@@ -296,8 +380,11 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("strided-dilation-ignored", _size_formula_variant("strided_conv2d", dilation=1)),
         Mistake("strided-same-extra-pixel", _strided_same_before),
         Mistake("strided-pad-one-side", _strided_pad_one_side),
-        Mistake("flipped-kernel", _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1]),
-                (("function", "strided_conv2d"),)),
+        Mistake(
+            "flipped-kernel",
+            _kernel_variant("strided_conv2d", lambda k: k[::-1, ::-1]),
+            (("function", "strided_conv2d"),),
+        ),
     ),
     "conv_forward": (
         Mistake("bias-ignored", _bias_ignored),
@@ -306,9 +393,11 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake("forward-stride-ignored", _size_formula_variant("conv_forward", stride=1)),
     ),
     "max_pool2d": (
-        Mistake("pool-stride-default",
-                lambda refs, case: _call(refs, "max_pool2d", case, stride=1)
-                if case.kwargs.get("stride") is None else None),
+        Mistake(
+            "pool-stride-default",
+            lambda refs, case: _call(refs, "max_pool2d", case, stride=1) if case.kwargs.get("stride") is None else None,
+        ),
+        Mistake("pool-window-one-size", _pool_one_size),
     ),
 }
 
@@ -337,8 +426,65 @@ def _bias_repeated(refs, case: Case, actual, expected) -> Diagnosis | None:
     return Diagnosis("bias-repeated", (("times", m), ("loops", tuple(name for name, count in loops if count == m))))
 
 
+def _padded_output(name):
+    """conv2d / convolve2d answered larger than 'valid': name it when the answer is the image's
+    size ('same') or the 'full' size and its values are those of the image zero-padded (split
+    between the two sides of each axis in any way), or the 'valid' values placed in a zero array
+    of that size; an answer of the image's size whose values fit neither is still named, as a hint
+    read off its shape."""
+
+    def detect(refs, case: Case, actual, expected) -> Diagnosis | None:
+        image, kernel = (np.asarray(a) for a in case.args[:2])
+        if (
+            not (isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray))
+            or actual.ndim != 2
+            or image.ndim != 2
+            or kernel.ndim != 2
+            or actual.dtype.kind not in "biuf"
+        ):
+            return None
+        totals = tuple(a - e for a, e in zip(actual.shape, expected.shape, strict=True))
+        full = tuple(2 * (k - 1) for k in kernel.shape)
+        if min(totals) < 0 or totals == (0, 0) or any(t > f for t, f in zip(totals, full, strict=True)):
+            return None
+        params = (("function", name),)
+        padded = any(
+            same_values(actual, refs[name](np.pad(image.astype(float), pads), kernel)) for pads in _splits(totals)
+        )
+        placed = any(_placed(actual, expected, at) for at in np.ndindex(totals[0] + 1, totals[1] + 1))
+        if totals == full and (padded or placed):
+            return Diagnosis("full-output", params)
+        if actual.shape == image.shape or padded or placed:
+            return Diagnosis("same-size-output", params, specific=padded or placed)
+        return None
+
+    return detect
+
+
+def _splits(totals: tuple[int, int]):
+    """Every way of padding each axis by its total: ((top, bottom), (left, right))."""
+    rows, cols = totals
+    for top in range(rows + 1):
+        for left in range(cols + 1):
+            yield (top, rows - top), (left, cols - left)
+
+
+def _placed(actual: np.ndarray, expected: np.ndarray, at: tuple[int, int]) -> bool:
+    """`actual` is `expected` placed at `at` in an array of zeros."""
+    (i, j), (h, w) = at, expected.shape
+    rest = actual.astype(float)
+    if not same_values(rest[i : i + h, j : j + w], expected.astype(float)):
+        return False
+    rest[i : i + h, j : j + w] = 0
+    return not np.any(rest)
+
+
 #: Mistakes recognised from the answer itself rather than by recomputing a wrong output.
-DETECTORS: dict[str, tuple[Callable, ...]] = {"conv_forward": (_bias_repeated,)}
+DETECTORS: dict[str, tuple[Callable, ...]] = {
+    "conv_forward": (_bias_repeated,),
+    "conv2d": (_padded_output("conv2d"),),
+    "convolve2d": (_padded_output("convolve2d"),),
+}
 
 
 def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expected) -> list[Diagnosis]:
@@ -353,14 +499,7 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
             wrong = mistake.wrong_output(refs, case)
         except Exception:  # noqa: BLE001 - a variant may not apply to these inputs
             continue
-        if isinstance(wrong, CutOff):
-            if wrong.differs_from_exact() and wrong.matches(actual):
-                _add(found, Diagnosis(mistake.id, mistake.params))
-            continue
-        if wrong is None or _identical(wrong, expected):
-            continue
-        # A mistake that only changes the dtype must match the dtype too; others match on values.
-        if _identical(actual, wrong) if same_values(wrong, expected) else same_values(actual, wrong):
+        if any(_made(one, actual, expected) for one in (wrong.outputs if isinstance(wrong, AnyOf) else (wrong,))):
             _add(found, Diagnosis(mistake.id, mistake.params))
     for detector in DETECTORS.get(function, ()):
         try:
@@ -372,6 +511,16 @@ def diagnose(function: str, refs: dict[str, Callable], case: Case, actual, expec
     if not found:
         found = [Diagnosis(*hint, specific=False) for hint in _shape_diagnoses(actual, expected)]
     return found
+
+
+def _made(wrong, actual, expected) -> bool:
+    """Whether `actual` is what a mistake whose wrong output is `wrong` gives (and differs from right)."""
+    if isinstance(wrong, CutOff):
+        return wrong.differs_from_exact() and wrong.matches(actual)
+    if wrong is None or _identical(wrong, expected):
+        return False
+    # A mistake that only changes the dtype must match the dtype too; others match on values.
+    return _identical(actual, wrong) if same_values(wrong, expected) else same_values(actual, wrong)
 
 
 def _add(found: list[Diagnosis], diagnosis: Diagnosis) -> None:
@@ -412,9 +561,7 @@ def _shape_diagnoses(actual, expected) -> list[tuple[str, tuple]]:
                 return [("numpy-int", (("type", type(actual).__name__),))]
             if abs(int(actual) - expected) == 1:
                 return [("size-off-by-one", ())]
-        if isinstance(actual, tuple) and isinstance(expected, tuple) and any(
-            isinstance(v, float) for v in actual
-        ):
+        if isinstance(actual, tuple) and isinstance(expected, tuple) and any(isinstance(v, float) for v in actual):
             return [("float-shape", ())]
         return []
     if actual.ndim != expected.ndim or actual.shape == expected.shape:
