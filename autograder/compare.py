@@ -12,6 +12,7 @@ The tolerances of every comparison of values, here and in the diagnoses, are :da
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ from autograder.verdicts import CaseOutcome, Failure, FailureKind, Summary, stud
 
 RTOL = 1e-6
 ATOL = 1e-9
+#: The significant digits of a float shown to a person (compare.number), wherever it is shown.
+DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,23 @@ def compare(student, reference, result_kind: str, any_error: bool = False) -> Ve
             refused = any_error and "Exception" in names and "NotImplementedError" not in names
             if expected in names or refused:
                 return Verdict(True)
-            return Verdict(False, Failure(FailureKind.WRONG_EXCEPTION, exception=want,
-                                          raised=student_text(names[0]), message=student_text(student.message, 200)))
+            return Verdict(
+                False,
+                Failure(
+                    FailureKind.WRONG_EXCEPTION,
+                    exception=want,
+                    raised=student_text(names[0]),
+                    message=student_text(student.message, 200),
+                ),
+            )
         return Verdict(False, Failure(FailureKind.NOT_RAISED, exception=want, actual=Summary.of(student.value)))
     if not student.returned:
-        return Verdict(False, Failure(FailureKind.RAISED, raised=student_text(student.raised),
-                                      message=student_text(student.message, 300)))
+        return Verdict(
+            False,
+            Failure(
+                FailureKind.RAISED, raised=student_text(student.raised), message=student_text(student.message, 300)
+            ),
+        )
     return compare_values(student.value, reference.value, result_kind)
 
 
@@ -64,8 +78,15 @@ def compare_values(actual, expected, result_kind: str) -> Verdict:
             return _failed(FailureKind.NOT_TUPLE, expected, actual)
         bad = [item for item in actual if not _is_int(item)]
         if bad:
-            return Verdict(False, Failure(FailureKind.NOT_INTS, expected=Summary.of(expected),
-                                          actual=Summary.of(actual), bad=Summary.of(bad[0])))
+            return Verdict(
+                False,
+                Failure(
+                    FailureKind.NOT_INTS,
+                    expected=Summary.of(expected),
+                    actual=Summary.of(actual),
+                    bad=Summary.of(bad[0]),
+                ),
+            )
         return _equal(tuple(int(item) for item in actual), expected)
     raise ValueError(f"unknown result kind {result_kind!r}")
 
@@ -84,13 +105,13 @@ def _equal(actual, expected) -> Verdict:
     return _failed(FailureKind.UNEQUAL, expected, actual)
 
 
-def shown(value) -> str:
-    """Numbers and tuples of numbers written plainly (no numpy reprs, no float noise)."""
+def shown(value, digits: int = DIGITS) -> str:
+    """Numbers and tuples of numbers written plainly (no numpy reprs, no float noise): :func:`number`."""
     if isinstance(value, tuple):
-        inner = ", ".join(shown(item) for item in value)
+        inner = ", ".join(shown(item, digits) for item in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, int | float | complex | np.generic) and not isinstance(value, bool):
-        return number(value)
+        return number(value, digits)
     return repr(value)
 
 
@@ -106,23 +127,53 @@ def _compare_arrays(actual, expected: np.ndarray, result_kind: str) -> Verdict:
     if result_kind == "exact-array":
         if actual.dtype != expected.dtype:
             return _failed(FailureKind.DTYPE, expected, actual)
-        close = (actual == expected) | (np.isnan(actual) & np.isnan(expected)
-                                        if actual.dtype.kind in "fc" else False)
+        close = (actual == expected) | (np.isnan(actual) & np.isnan(expected) if actual.dtype.kind in "fc" else False)
     else:
         with np.errstate(all="ignore"):
-            close = np.isclose(actual.astype(np.complex128 if actual.dtype.kind == "c" else np.float64),
-                               expected, rtol=RTOL, atol=ATOL, equal_nan=True)
+            close = np.isclose(
+                actual.astype(np.complex128 if actual.dtype.kind == "c" else np.float64),
+                expected,
+                rtol=RTOL,
+                atol=ATOL,
+                equal_nan=True,
+            )
     close = np.asarray(close, dtype=bool)
     if close.all():
         return Verdict(True)
     position = tuple(int(i) for i in np.argwhere(~close)[0])
-    return Verdict(False, Failure(FailureKind.VALUES, expected=Summary.of(expected[position]),
-                                  actual=Summary.of(actual[position]), index=position,
-                                  wrong=int((~close).sum()), size=int(close.size)))
+    want, got = _apart(expected[position], actual[position])
+    return Verdict(
+        False,
+        Failure(
+            FailureKind.VALUES,
+            expected=want,
+            actual=got,
+            index=position,
+            wrong=int((~close).sum()),
+            size=int(close.size),
+        ),
+    )
 
 
-def number(value) -> str:
-    """A number as a person reads it: 0.611254, not 0.6112539999999999 or np.float64(0.611...)."""
+def _apart(expected, actual) -> tuple[Summary, Summary]:
+    """The summaries of two numbers shown side by side, written so that they read apart."""
+    texts = shown_apart(expected, actual)
+    summaries = Summary.of(expected), Summary.of(actual)
+    return tuple(
+        dataclasses.replace(
+            summary,
+            shown=student_text(text),
+            repr=student_text(text) if summary.kind in ("numpy", "float") else summary.repr,
+        )
+        for summary, text in zip(summaries, texts, strict=True)
+    )
+
+
+def number(value, digits: int = DIGITS) -> str:
+    """A number as a person reads it, the one style of every value the feedback shows: an int as
+    it is (3); a float with `digits` significant digits, never fewer than its integer part has,
+    trailing zeros dropped but one decimal kept (0.611254, 2.46076, 9069596.0, 3.0), in scientific
+    notation below 1e-4 and from 1e9 (1.0e-12, 2.5e+12); never a numpy repr (np.float64(...))."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float | complex):
@@ -130,12 +181,26 @@ def number(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, complex):
-        return f"{number(value.real)}{'+' if value.imag >= 0 else '-'}{number(abs(value.imag))}j"
+        real, imag = number(value.real, digits), number(abs(value.imag), digits)
+        return f"{real}{'+' if value.imag >= 0 else '-'}{imag}j"
     if value != value or value in (float("inf"), float("-inf")):
         return repr(value)
     if value == 0 or 1e-4 <= abs(value) < 1e9:
-        return np.format_float_positional(value, precision=10, unique=True, trim="0", fractional=False)
-    return np.format_float_scientific(value, precision=4, unique=True, trim="0")
+        whole = abs(value) >= 10**digits  # keep every digit of the integer part
+        return np.format_float_positional(
+            value, precision=0 if whole else digits, unique=True, trim="0", fractional=whole
+        )
+    return np.format_float_scientific(value, precision=digits - 1, unique=True, trim="0")
+
+
+def shown_apart(expected, actual) -> tuple[str, str]:
+    """Two values shown side by side (expected, got): in the one style, with the fewest more
+    digits that tell them apart where they differ but would read the same (1.0 and 1.000002)."""
+    for digits in range(DIGITS, 18):
+        texts = shown(expected, digits), shown(actual, digits)
+        if texts[0] != texts[1] or same_values(expected, actual):
+            return texts
+    return texts
 
 
 def same_values(a, b) -> bool:
