@@ -24,12 +24,22 @@ from traitlets import default, validate
 
 from autograder.feedback import formulas
 
-__all__ = ["NBGRADER_TEMPLATES", "TEMPLATES", "FeedbackExporter", "FormulaRenderer", "GetGradesForFeedback"]
+__all__ = [
+    "BOOTSTRAP_CSS",
+    "NBGRADER_TEMPLATES",
+    "TEMPLATES",
+    "FeedbackExporter",
+    "FormulaRenderer",
+    "GetGradesForFeedback",
+]
 
 #: The course's nbconvert templates (a folder per template, as nbconvert expects).
 TEMPLATES = str(Path(__file__).resolve().parent / "templates")
+_FORMGRADER = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader"
 #: nbgrader's own (its ``feedback`` template, which the course's extends).
-NBGRADER_TEMPLATES = str(Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates")
+NBGRADER_TEMPLATES = str(_FORMGRADER / "templates")
+#: The stylesheet nbgrader's feedback page inlines (GenerateFeedback passes the same folder).
+BOOTSTRAP_CSS = str(_FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")
 
 
 class FormulaRenderer(IPythonRenderer):
@@ -50,6 +60,10 @@ class FeedbackExporter(HTMLExporter):
     """The feedback page's exporter. nbgrader's GenerateFeedback passes its own template folders in
     the config; the course's come first, and nbgrader's stay reachable for the ``extends``."""
 
+    @default("template_name")
+    def _course_template(self) -> str:
+        return "course_feedback"
+
     @default("extra_template_basedirs")
     def _course_basedirs(self) -> list[str]:
         return [TEMPLATES, NBGRADER_TEMPLATES]
@@ -57,6 +71,10 @@ class FeedbackExporter(HTMLExporter):
     @validate("extra_template_basedirs")
     def _course_basedirs_first(self, proposal) -> list[str]:
         return [TEMPLATES, *(folder for folder in proposal["value"] if folder != TEMPLATES)]
+
+    @default("extra_template_paths")
+    def _nbgrader_paths(self) -> list[str]:
+        return [BOOTSTRAP_CSS, NBGRADER_TEMPLATES]
 
     @validate("extra_template_paths")
     def _nbgrader_reachable(self, proposal) -> list[str]:
