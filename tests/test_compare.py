@@ -211,6 +211,47 @@ def test_the_unchanged_inputs_group_judges_only_mutation(root, refs):
     assert stub.score == 0
 
 
+def _inputs_group(result) -> list[str]:
+    lines = feedback.text(result).splitlines()
+    (at,) = [i for i, text in enumerate(lines) if "inputs are never modified" in text]
+    return lines[at : at + 2]
+
+
+def test_a_function_that_modified_nothing_is_never_failed_on_the_inputs_group(root, refs):
+    """Wrong values, inputs left alone: the point waits (issue 19: the line read [FAIL] and accused
+    the student). Raising on the uint8 case (marker in the message) waits too, its own words; only a
+    real modification fails."""
+    conv2d = refs["ps1"]["conv2d"]
+    wrong = judged(root, "ps1", "conv2d", lambda image, kernel: conv2d(image, kernel) + 1.0)
+    assert _inputs_group(wrong) == [
+        "  [wait] inputs are never modified (0/1)",
+        "         the inputs came back unchanged; this group's points are given once the function also returns "
+        "right values on hidden cases (the visible examples alone do not count)",
+    ]
+
+    def raises_on_uint8(image, kernel):
+        if np.asarray(image).dtype == np.uint8:
+            raise TypeError("marker-uint8-93")
+        return conv2d(image, kernel) + 1.0
+
+    assert _inputs_group(judged(root, "ps1", "conv2d", raises_on_uint8)) == [
+        "  [wait] inputs are never modified (0/1)",
+        "         uint8 image: inputs must come back unchanged: raised TypeError: marker-uint8-93, so the inputs "
+        "could not be checked (nothing says they were modified); this group's points are given once the "
+        "function returns a result on this case and right values on hidden cases",
+    ]
+
+    def mutates(image, kernel):
+        out = conv2d(image, kernel)
+        image[...] = 0
+        return out
+
+    assert _inputs_group(judged(root, "ps1", "conv2d", mutates)) == [
+        "  [FAIL] inputs are never modified (0/1)",
+        "         uint8 image: inputs must come back unchanged: an input array was modified in place",
+    ]
+
+
 def test_messages_round_numbers():
     verdict = compare.compare(outcome(np.array([0.6112539999999999])), outcome(np.array([0.25])), "float-array")
     assert "expected 0.25, got 0.611254 " in words_of(verdict)

@@ -34,13 +34,26 @@ from autograder.verdicts import (
 
 MARKS = {GroupState.PASSED: "ok ", GroupState.FAILED: "FAIL", GroupState.WAITING: "wait"}
 INDENT, DETAIL = "  ", " " * 9
-WAITS = ("this group's points are given once the function also returns right values on hidden cases "
-         "(the visible examples alone do not count)")
-WAITING = {"untouched": f"the inputs came back unchanged; {WAITS}",
-           "refused": f"bad input was refused as asked; {WAITS}"}
+WAITS = (
+    "this group's points are given once the function also returns right values on hidden cases "
+    "(the visible examples alone do not count)"
+)
+WAITING = {
+    "untouched": f"the inputs came back unchanged; {WAITS}",
+    "refused": f"bad input was refused as asked; {WAITS}",
+}
+#: A group that judges only unchanged inputs, on a case where the function raised: not a failure
+#: to keep them (nothing says they were modified), a check that waits for a result.
+UNCHECKED = (
+    "so the inputs could not be checked (nothing says they were modified); this group's points are given "
+    "once the function returns a result on this case and right values on hidden cases"
+)
 #: When Gradescope shows the details of a hidden case (gradescope.Settings.hidden_details).
-WHEN = {"after_due_date": "shown after the due date", "after_published": "shown once grades are published",
-        "hidden": "not shown"}
+WHEN = {
+    "after_due_date": "shown after the due date",
+    "after_published": "shown once grades are published",
+    "hidden": "not shown",
+}
 WITHHELD = "details of this hidden case: {when}"
 TABLE_ROWS = 6
 
@@ -71,7 +84,7 @@ def lines(verdict: FunctionVerdict, cells: bool = False, withhold: str | None = 
     if verdict.problem is not None:
         out.append(INDENT + problem_text(verdict.problem, verdict.name))
     for _, group in verdict.groups:
-        out.append(f"{INDENT}[{MARKS[group.state]}] {group.title} ({_g(group.earned)}/{_g(group.points)})")
+        out.append(f"{INDENT}[{mark(group)}] {group.title} ({_g(group.earned)}/{_g(group.points)})")
         if group.failure is None:
             continue
         if withhold is not None and not group.visible:
@@ -95,6 +108,14 @@ def lines(verdict: FunctionVerdict, cells: bool = False, withhold: str | None = 
     return out, withheld
 
 
+def mark(group) -> str:
+    """A group's mark: [ok ], [FAIL], or [wait] for points that wait, also where the function raised
+    on a case that judges only its inputs (it failed to answer, not to keep them unchanged)."""
+    if group.failure is not None and group.failure.kind == FailureKind.UNCHECKED:
+        return MARKS[GroupState.WAITING]
+    return MARKS[group.state]
+
+
 def failure_line(failure: Failure) -> str:
     """A failing case's line: its label, then why."""
     why = failure_text(failure)
@@ -110,7 +131,7 @@ def failure_text(failure: Failure) -> str:
     if kind == FailureKind.RAISED:
         return f"raised {raised}: {message}"
     if kind == FailureKind.UNCHECKED:
-        return f"raised {raised}: {message} (so whether the inputs stay unchanged could not be checked)"
+        return f"raised {raised}: {message}, {UNCHECKED}"
     if kind == FailureKind.MUTATED:
         return "an input array was modified in place"
     if kind == FailureKind.WAITING:
@@ -131,8 +152,10 @@ def failure_text(failure: Failure) -> str:
     if kind == FailureKind.DTYPE:
         return f"expected dtype {e.dtype}, got {a.dtype}"
     if kind == FailureKind.VALUES:
-        return (f"values differ: first at index {failure.index}, expected {e.shown}, got {_one(a.shown)} "
-                f"({failure.wrong} of {failure.size} values wrong)")
+        return (
+            f"values differ: first at index {failure.index}, expected {e.shown}, got {_one(a.shown)} "
+            f"({failure.wrong} of {failure.size} values wrong)"
+        )
     if kind == FailureKind.NOT_INT:
         return f"expected a Python int ({e.shown}), got {describe(a)}"
     if kind == FailureKind.NOT_TUPLE:
@@ -175,11 +198,15 @@ def problem_text(problem: Problem, name: str = "") -> str:
     if problem.kind == ProblemKind.MISSING:
         if not problem.error_type:  # no cell failed
             return f"{name} is not defined: write it in its solution cell, keeping the name and signature"
-        return (f"{name} is not defined; a cell failed before it could be defined "
-                f"({_one(problem.error_type)}: {_one(problem.error_message)})")
+        return (
+            f"{name} is not defined; a cell failed before it could be defined "
+            f"({_one(problem.error_type)}: {_one(problem.error_message)})"
+        )
     if problem.kind == ProblemKind.NOT_FROM_SCRATCH:
-        return (f"not from scratch: the call used {', '.join(_one(r) for r in problem.routines)}; this function "
-                "earns no points (see the assignment's rules)")
+        return (
+            f"not from scratch: the call used {', '.join(_one(r) for r in problem.routines)}; this function "
+            "earns no points (see the assignment's rules)"
+        )
     if problem.kind == ProblemKind.POLICY:
         return violation_text(problem.violation)
     if problem.kind == ProblemKind.NOT_GRADED:
@@ -188,10 +215,18 @@ def problem_text(problem: Problem, name: str = "") -> str:
 
 
 #: What an escape hatch is called, per construct (Violation.how).
-ESCAPES = {"module": "`{what}`", "path": "`{what}`", "name": "`{what}`", "attribute": "`.{what}`",
-           "call": "`{what}()`", "private": "`{what}` (a private or dunder attribute of a module)",
-           "descriptor": "`open()` of a descriptor number", "computed-name": "`{what}` with a computed attribute name",
-           "replacing": "replacing `{what}` (a module's attribute)", "import-from": "importing from `{what}`"}
+ESCAPES = {
+    "module": "`{what}`",
+    "path": "`{what}`",
+    "name": "`{what}`",
+    "attribute": "`.{what}`",
+    "call": "`{what}()`",
+    "private": "`{what}` (a private or dunder attribute of a module)",
+    "descriptor": "`open()` of a descriptor number",
+    "computed-name": "`{what}` with a computed attribute name",
+    "replacing": "replacing `{what}` (a module's attribute)",
+    "import-from": "importing from `{what}`",
+}
 
 
 def violation_text(violation: Violation) -> str:
@@ -201,26 +236,39 @@ def violation_text(violation: Violation) -> str:
     if violation.rule == "escape":
         more = f" (and {violation.more} more)" if violation.more else ""
         thing = ESCAPES[violation.how].format(what=what)
-        return (f"not graded: {where}: {thing} is not allowed in a submission (it reaches into the interpreter or "
-                f"the grader; see the assignment's rules){more}")
+        return (
+            f"not graded: {where}: {thing} is not allowed in a submission (it reaches into the interpreter or "
+            f"the grader; see the assignment's rules){more}"
+        )
     thing = f"`{what}` (= {_one(violation.real)})" if violation.how == "alias" else f"`{what}`"
-    return (f"not from scratch: {where}: uses {thing}, a ready-made convolution; this function earns no points "
-            "(see the assignment's rules)")
+    return (
+        f"not from scratch: {where}: uses {thing}, a ready-made convolution; this function earns no points "
+        "(see the assignment's rules)"
+    )
 
 
 def not_run_text(verdict: FunctionVerdict) -> str:
     named = [f"cell {_one(c.cell)} (`{_one(c.code)}`)" if c.code else f"cell {_one(c.cell)}" for c in verdict.not_run]
     more = f" and {verdict.not_run_more} more" if verdict.not_run_more else ""
-    return ("not run: " + ", ".join(named) + more +
-            ": the notebook's cells used up their time (all cells together get the same time, however many)")
+    return (
+        "not run: "
+        + ", ".join(named)
+        + more
+        + ": the notebook's cells used up their time (all cells together get the same time, however many)"
+    )
 
 
 def table_rows(verdict: FunctionVerdict) -> list[tuple[str, str, str, bool]]:
     """For functions returning sizes (not arrays: the picture shows those): (call, expected,
     returned, visible) of each failing group's first wrong value, in order."""
-    return [(_one(g.failure.call), g.failure.expected.shown, _one(g.failure.actual.shown, 300), g.visible)
-            for _, g in verdict.groups if g.failure is not None and g.failure.wrong_value
-            and g.failure.kind != FailureKind.VALUES and g.failure.expected.kind != "array"]
+    return [
+        (_one(g.failure.call), g.failure.expected.shown, _one(g.failure.actual.shown, 300), g.visible)
+        for _, g in verdict.groups
+        if g.failure is not None
+        and g.failure.wrong_value
+        and g.failure.kind != FailureKind.VALUES
+        and g.failure.expected.kind != "array"
+    ]
 
 
 def table(rows: list[tuple], limit: int = TABLE_ROWS) -> list[str]:
