@@ -127,15 +127,18 @@ def test_only_misplaced_notebooks_is_not_nothing_to_grade(course):
     ps1 = fixture_notebook("ps1", "correct-loops")
     put(course, "hank/PS1/convolution.ipynb", ps1)
     put(course, "ivy/convolution (1).ipynb", ps1)  # its cells say whose it is, not its name
+    put(course, "gus/Convolution.ipynb", "{}")  # no cells: its name says whose it is, in any letter case
     done = run_grader(course, "grade", "ps1", "--no-gradebook")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.splitlines()[-4:] == [
+    assert done.stderr.splitlines()[-5:] == [
         HEADING,
+        "  gus, submitted/gus/Convolution.ipynb: it is in no assignment's folder: move it to "
+        "submitted/gus/ps1/Convolution.ipynb",
         "  hank, submitted/hank/PS1/convolution.ipynb: its folder PS1 is not ps1 (folder names are case-sensitive): "
         "move it to submitted/hank/ps1/convolution.ipynb",
         "  ivy, submitted/ivy/convolution (1).ipynb: it is in no assignment's folder: move it to "
         "submitted/ivy/ps1/convolution (1).ipynb",
-        "nothing to grade: no submissions for ps1; 2 misplaced, not graded (listed above)",
+        "nothing to grade: no submissions for ps1; 3 misplaced, not graded (listed above)",
     ]
 
 
