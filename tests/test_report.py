@@ -466,3 +466,22 @@ def test_the_gradebook_is_never_created_and_a_damaged_one_is_named(tmp_path):
     assert damaged.entries == {} and not damaged.found
     assert damaged.problem.startswith("gradebook.db could not be read (")
     assert (course / "gradebook.db").read_bytes() == b"not a database, planted-7f3e"
+
+
+def test_the_report_never_writes_the_gradebook(tmp_path):
+    """Opened read-only: a gradebook of another course id, which nbgrader's Gradebook would add this
+    course to (a write), is left byte for byte and named as unreadable."""
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook.nbgrader_side import stamp_in_process
+    from autograder.report import read_book
+
+    course = make_course(tmp_path / "course")
+    stamp_in_process()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "another-course") as gb:
+        gb.add_assignment("ps1")
+        gb.add_student("ann_other")
+    before = (course / "gradebook.db").read_bytes()
+    book = read_book(course, get_assignment("ps1"), ("written_flip",))
+    assert (course / "gradebook.db").read_bytes() == before
+    assert book.problem.startswith("gradebook.db could not be read (InvalidEntry") and not book.found, book
