@@ -232,9 +232,10 @@ def _one_side(pair, numbers) -> set[tuple[int, int]]:
 
 
 def _same_both_sides(pair, numbers) -> set[tuple[int, int]]:
-    """An axis padded by one amount on both sides: one of the padding's numbers, or half the axis's total."""
+    """An axis padded by one amount on both sides: one of the padding's numbers, half the axis's
+    total (rounded down or up), or all of it."""
     total = sum(pair)
-    return {(m, m) for m in (*numbers, total // 2)}
+    return {(m, m) for m in (*numbers, total // 2, -(-total // 2), total)}
 
 
 def _pad_variants(per_axis):
@@ -294,16 +295,16 @@ def _pair(value) -> tuple[int, int]:
 
 
 def _pool_one_size(refs, case):
-    """max_pool2d whose window uses one of size's two entries for both axes (and its stride, when
-    it defaults or is a pair, either the right one or that entry, or one of its own entries)."""
+    """max_pool2d whose window uses one of size's two entries for both axes; its stride (size when
+    it defaults) either right or also one entry for both axes."""
     size, stride = case.kwargs.get("size", 2), case.kwargs.get("stride")
     kh, kw = _pair(size)
     if kh == kw:
         return None
+    given = (kh, kw) if stride is None else _pair(stride)
     outputs = []
     for k in (kh, kw):
-        strides = {(kh, kw), (k, k)} if stride is None else {_pair(stride)} | {(s, s) for s in _pair(stride)}
-        for s in strides:
+        for s in {given} | {(s, s) for s in given}:
             try:
                 outputs.append(refs["max_pool2d"](*case.args, size=(k, k), stride=s))
             except ValueError:  # the window does not fit this input

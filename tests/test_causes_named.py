@@ -230,13 +230,16 @@ def test_a_lopsided_zero_pad_is_named(root, student, cause, line):
     assert causes(result) == [line]
 
 
-def test_half_of_an_axis_total_on_both_sides_is_the_same_padding_on_both_sides(refs):
-    """((1, 4), (0, 0)) padded (2, 2) on the rows: 2 is none of the padding's numbers."""
+@pytest.mark.parametrize("rows", [2, 3, 5])
+def test_half_or_all_of_an_axis_total_on_both_sides_is_the_same_padding_on_both_sides(refs, rows):
+    """((1, 4), (0, 0)) padded by 2, 3 or 5 on both sides of the rows: none of the padding's numbers."""
     zero_pad = refs["ps2"]["zero_pad"]
     image = np.arange(1, 7, dtype=np.int32).reshape(2, 3)
     case = Case("2x3 int32 image, ((1, 4), (0, 0))", (image, ((1, 4), (0, 0))))
-    found = diagnose("zero_pad", refs["ps2"], case, pad_mean_both_sides(*case.args), zero_pad(*case.args))
-    assert [d.id for d in found] == ["pad-same-both-sides"]
+    answer = np.pad(image, ((rows, rows), (0, 0)))
+    assert [d.id for d in diagnose("zero_pad", refs["ps2"], case, answer, zero_pad(*case.args))] == [
+        "pad-same-both-sides"
+    ]
 
 
 def test_the_older_padding_mistakes_keep_their_own_names(root, refs):
@@ -278,8 +281,16 @@ def window_from_larger(x, size=2, stride=None, *, ref=None):
     return ref(x, k, size if stride is None else stride)
 
 
+def window_from_first_stride_from_second(x, size=2, stride=None, *, ref=None):
+    """Each pair read by another entry: the window from size[0], the stride (size by default) from [1]."""
+    step = _pair(size if stride is None else stride)[1]
+    return ref(x, _pair(size)[0], step)
+
+
 @pytest.mark.parametrize(
-    "student", [window_from_first, window_from_second_stride_too, window_from_larger], ids=lambda f: f.__name__
+    "student",
+    [window_from_first, window_from_second_stride_too, window_from_larger, window_from_first_stride_from_second],
+    ids=lambda f: f.__name__,
 )
 def test_a_square_pooling_window_is_named(root, refs, student):
     ref = refs["ps3"]["max_pool2d"]
