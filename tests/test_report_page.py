@@ -26,10 +26,10 @@ BENS_HAND_GRADE = 2.5
 GILS_HAND_GRADE = 1.5
 
 
-def exported(course) -> dict[str, dict]:
+def exported(course, assignment: str = "ps1") -> dict[str, dict]:
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     with open(course / "grades.csv") as handle:
-        return {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == "ps1"}
+        return {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == assignment}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,12 @@ def marked(tmp_path_factory):
     submit(course, GONE, fixture_notebook("ps1", "correct-loops"), timestamp="2030-01-01 07:00:00.000000 UTC")
     done = run_grader(course, "grade", "ps1", "--json")
     assert done.returncode == 1, done.stderr[-2000:]  # wes, amb, cor cannot be graded
+    # ada alone hands in ps2 (for the course-wide report)
+    submit(course, "ada", fixture_notebook("ps2", "pad-one-side"), name="shapes_and_padding.ipynb", assignment="ps2")
+    ps2 = run_grader(course, "grade", "ps2", "--json")
+    assert ps2.returncode == 0, ps2.stderr[-2000:]
     results = {r["student"]: r for r in json_lines(done)}
+    results["ada/ps2"] = json_lines(ps2)[0]
     with Gradebook(db_url(course), COURSE_ID) as gb:  # the formgrader's hand grades: ben's and gil's, not ada's
         for student, points in ((("ben", BENS_HAND_GRADE)), (GONE, GILS_HAND_GRADE)):
             (written,) = [
@@ -62,6 +67,24 @@ def marked(tmp_path_factory):
     with table.open(newline="") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return course, results, made, page, rows, exported(course)
+
+
+@pytest.fixture(scope="module")
+def course_wide(marked):
+    """The course-wide report (`report` without an assignment), made in process: every assignment."""
+    import contextlib
+    import io
+
+    from autograder import report
+
+    course = marked[0]
+    page, table = course / "reports" / "course.html", course / "reports" / "course.csv"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert report.run_report(course, None, page, table) == 0
+    with table.open(newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return page, rows, printed.getvalue()
 
 
 def test_the_csv_totals_are_nbgrader_exports(marked):
@@ -176,3 +199,49 @@ def test_the_page_in_chromium(marked, browser_page):  # noqa: F811
     page.wait_for_load_state()
     assert page.url == (course / "feedback" / "ben" / "ps1" / "convolution.html").as_uri()
     assert CODE_MARKER in html.unescape(page.content())
+
+
+def test_the_course_wide_csv_has_exports_total_per_assignment(marked, course_wide):
+    course = marked[0]
+    _, rows, printed = course_wide
+    ps1, ps2 = exported(course, "ps1"), exported(course, "ps2")
+    assert set(rows) == set(ps1) == set(ps2)
+    assert list(next(iter(rows.values()))) == ["student", "ps1", "ps2", "total", "max_score"]
+    for student, row in rows.items():
+        assert (float(row["ps1"]), float(row["ps2"])) == (float(ps1[student]["score"]), float(ps2[student]["score"]))
+        assert float(row["total"]) == float(ps1[student]["score"]) + float(ps2[student]["score"])
+        assert float(row["max_score"]) == float(ps1[student]["max_score"]) + float(ps2[student]["max_score"])
+    assert float(rows["ada"]["ps2"]) == marked[1]["ada/ps2"]["score"]
+    assert f"skipped the stored result of {GONE} (ps1): {marked[1][GONE]['path']} is no longer there" in printed
+
+
+def test_the_course_wide_page_in_chromium(marked, course_wide, browser_page):  # noqa: F811
+    course, results = marked[:2]
+    page_file = course_wide[0]
+    page = browser_page
+    page.goto(page_file.as_uri())
+    page.screenshot(path=str(SHOTS / "course-report.png"), full_page=True)
+    rows = page.eval_on_selector_all("#course-table tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+    students = {row[0]: row[1:] for row in rows}
+    ada, top = results["ada/ps2"]["score"], results["ada/ps2"]["max_score"]
+    assert students["student"] == ["ps1", "ps2", "total"]
+    assert students["ada"] == [
+        "17 of 20, 1 to grade by hand",
+        f"{ada:g} of {top:g}, 1 to grade by hand",
+        f"{17 + ada:g} of {20 + top:g}",
+    ]
+    assert students["ben"] == ["2.5 of 20, late", "not handed in", f"2.5 of {20 + top:g}"]
+    assert students[ABSENT] == ["not handed in", "not handed in", f"0 of {20 + top:g}"]
+    headers = page.eval_on_selector_all("#assignment-table th", "cells => cells.map(c => c.innerText)")
+    assert headers[-1] == "mean total of those who handed in"
+    assignments = page.eval_on_selector_all(
+        "#assignment-table tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+    )
+    assert assignments[1:] == [
+        ["ps1", "7", "2", "3", "1", "1", "1", "1", f"{38 / 6:.2f}"],  # 17 + 2.5 + 18.5
+        ["ps2", "7", "1", "0", "6", "0", "1", "0", f"{ada:.2f}"],
+    ]
+    links = page.locator("#course-table a").evaluate_all(
+        "links => links.map(a => [a.innerText, a.getAttribute('href')])"
+    )
+    assert links == [["2.5 of 20, late", "../feedback/ben/ps1/convolution.html"]]

@@ -9,7 +9,8 @@ totals of ``nbgrader export``). Modules:
 - ``book``: the gradebook, read-only through nbgrader's API;
 - ``roster``: one row per student, the two joined;
 - ``statistics``: the figures (difficulty, discrimination, mistakes, ...), from the verdicts;
-- ``table`` (the CSV) and ``page`` (the self-contained HTML page): the words.
+- ``table`` (the CSV) and ``page`` (the self-contained HTML page): the words;
+- ``course`` and ``course_page``: the course-wide report (every assignment, no assignment named).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "load_results",
     "load_stored",
     "read_book",
+    "run_course_report",
     "run_report",
     "summarize",
     "write_csv",
@@ -56,9 +58,12 @@ def build(root: Path, assignment: Assignment) -> ClassReport:
     return ClassReport(assignment, stored.results, students, stored.skipped, book, layout)
 
 
-def run_report(root: Path, assignment: Assignment, html_path: Path | None, csv_path: Path | None) -> int:
+def run_report(root: Path, assignment: Assignment | None, html_path: Path | None, csv_path: Path | None) -> int:
+    """The class report of `assignment`, or the course-wide report when it is None."""
     if html_path is None and csv_path is None:
         raise CourseError("say what to write: --html FILE, --csv FILE or both")
+    if assignment is None:
+        return run_course_report(root, html_path, csv_path)
     report = build(root, assignment)
     if html_path is not None:
         write_html(report, html_path)
@@ -70,4 +75,27 @@ def run_report(root: Path, assignment: Assignment, html_path: Path | None, csv_p
         print(f"skipped the stored result of {skipped.student}: {skipped.path} is no longer there")
     if report.book.problem is not None:
         print(f"warning: {report.book.problem}; the report shows the stored results only")
+    return 0
+
+
+def run_course_report(root: Path, html_path: Path | None, csv_path: Path | None) -> int:
+    """Every assignment's totals per student (autograder.report.course)."""
+    from autograder.report.course import build_course, write_course_csv
+    from autograder.report.course_page import write_course_html
+
+    course = build_course(root)
+    if html_path is not None:
+        write_course_html(course, html_path)
+        print(f"course report: {html_path}")
+    if csv_path is not None:
+        write_course_csv(course, csv_path)
+        print(f"totals per assignment: {csv_path}")
+    for report in course.reports:
+        for skipped in report.skipped:
+            print(
+                f"skipped the stored result of {skipped.student} ({report.assignment.name}): {skipped.path} is no "
+                "longer there"
+            )
+        if report.book.problem is not None:
+            print(f"warning: {report.assignment.name}: {report.book.problem}; the report shows the stored results only")
     return 0

@@ -78,7 +78,7 @@ def difficulty_figure(rows: list[dict]) -> str:
     return _png(fig)
 
 
-def _e(value) -> str:
+def escaped(value) -> str:
     return html.escape(str(value))
 
 
@@ -92,18 +92,20 @@ class Link:
 
 def _cell(value, numeric: bool) -> str:
     shown = (
-        f'<a href="{_e(urllib.parse.quote(value.href))}">{_e(value.text)}</a>' if isinstance(value, Link) else _e(value)
+        f'<a href="{escaped(urllib.parse.quote(value.href))}">{escaped(value.text)}</a>'
+        if isinstance(value, Link)
+        else escaped(value)
     )
     return f"<td class='num'>{shown}</td>" if numeric else f"<td>{shown}</td>"
 
 
-def _table(
+def table(
     header: list[str], rows: list[list], empty: str, numeric: set[int] | None = None, table_id: str | None = None
 ) -> str:
     if not rows:
-        return f"<p class='none'>{_e(empty)}</p>"
+        return f"<p class='none'>{escaped(empty)}</p>"
     numeric = numeric or set()
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    head = "".join(f"<th>{escaped(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>" for row in rows)
     named = f" id='{table_id}'" if table_id else ""
     return f"<table{named}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -168,7 +170,7 @@ def _summary_line(report: ClassReport) -> str:
 def _book_note(report: ClassReport) -> str:
     if report.book.problem is not None:
         return (
-            f"<p class='warning' id='gradebook'>The gradebook could not be read: {_e(report.book.problem)}. "
+            f"<p class='warning' id='gradebook'>The gradebook could not be read: {escaped(report.book.problem)}. "
             "Scores are the grader's stored results; hand grades and lateness are not shown.</p>"
         )
     if not report.book.found:
@@ -194,7 +196,7 @@ def _small_class_note(report: ClassReport) -> str:
 
 
 def write_html(report: ClassReport, path: Path) -> None:
-    """The page. Every text in it, students' ids and messages included, is escaped (`_e`)."""
+    """The page. Every text in it, students' ids and messages included, is escaped (`escaped`)."""
     name = report.assignment.name
     folder = Path(os.path.abspath(path)).parent
     summary = []
@@ -250,27 +252,27 @@ def write_html(report: ClassReport, path: Path) -> None:
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
         f"<meta http-equiv='Content-Security-Policy' content=\"{CONTENT_SECURITY_POLICY}\">",
-        f"<title>Class report: {_e(name)}</title><style>{STYLE}</style></head><body>",
-        f"<h1 id='title'>Class report: {_e(name)} ({_e(report.assignment.notebook)}.ipynb)</h1>",
-        f"<p id='summary'>{_e(_summary_line(report))}</p>",
+        f"<title>Class report: {escaped(name)}</title><style>{STYLE}</style></head><body>",
+        f"<h1 id='title'>Class report: {escaped(name)} ({escaped(report.assignment.notebook)}.ipynb)</h1>",
+        f"<p id='summary'>{escaped(_summary_line(report))}</p>",
         _book_note(report),
         "<h2 id='students'>Students</h2>",
-        _table(student_header, students, "no students", numeric, "student-table"),
+        table(student_header, students, "no students", numeric, "student-table"),
         "<h2 id='not-handed-in'>Not handed in</h2>",
-        _table(
+        table(
             ["student"],
             absent,
             "everyone in the gradebook handed something in" if report.book.found else "unknown without the gradebook",
         ),
         "<h2 id='hand-grading'>Written answers awaiting a hand grade</h2>",
-        _table(
+        table(
             ["question", "answers", "who"],
             awaiting,
             "every written answer has its hand grade" if report.book.found else "unknown without the gradebook",
             {1},
         ),
         "<h2 id='distribution'>Score distribution per function</h2>",
-        _table(["function", "points", "mean", "median", "full marks"], summary, "no graded submissions", {1, 2, 3}),
+        table(["function", "points", "mean", "median", "full marks"], summary, "no graded submissions", {1, 2, 3}),
     ]
     if report.graded:
         parts.append(
@@ -286,7 +288,7 @@ def write_html(report: ClassReport, path: Path) -> None:
     if small:
         parts.append(_small_class_note(report))
     parts.append(
-        _table(
+        table(
             ["function", "group of checks", "passed", "discrimination", "students"],
             group_rows,
             "no checks recorded",
@@ -300,17 +302,17 @@ def write_html(report: ClassReport, path: Path) -> None:
         )
     parts += [
         "<h2 id='mistakes'>Classic mistakes</h2>",
-        _table(["function", "likely cause", "students", "who"], mistakes, "no classic mistake recognised", {2}),
+        table(["function", "likely cause", "students", "who"], mistakes, "no classic mistake recognised", {2}),
         "<h2 id='ready-made'>Ready-made convolutions</h2>",
-        _table(["student", "function", "used"], ready, "nobody used a ready-made convolution"),
+        table(["student", "function", "used"], ready, "nobody used a ready-made convolution"),
         "<h2 id='not-graded'>Could not be graded</h2>",
-        _table(["student", "notebook or function", "why"], failed, "every submission was graded"),
+        table(["student", "notebook or function", "why"], failed, "every submission was graded"),
         "<h2 id='skipped'>Stored results skipped</h2>",
         "<p class='note'>Results the grader stored for notebooks that are no longer in submitted/ (deleted or "
         "renamed since): the report leaves them out.</p>"
         if skipped
         else "",
-        _table(["student", "notebook no longer there"], skipped, "none: every stored result's notebook is there"),
+        table(["student", "notebook no longer there"], skipped, "none: every stored result's notebook is there"),
         "</body></html>",
     ]
     path.write_text("\n".join(part for part in parts if part), encoding="utf-8")
