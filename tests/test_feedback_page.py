@@ -235,6 +235,7 @@ def test_the_page_reads_right_from_a_copy_of_the_folder_without_a_network(course
     total = f"{round(float(result['score']), 2)} / {round(float(result['max_score']), 2)}"
     assert page.locator("h4").first.inner_text() == f"convolution (Score: {total}; 3.0 points not graded yet)"
     assert page.locator("img").evaluate_all("images => images.map(i => i.alt)") == [PICTURE_ALT]
+    page.locator("#toc").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "feedback-page-contents.png"))
     page.locator("math[display=block]").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "feedback-page-formula.png"))
