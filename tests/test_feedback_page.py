@@ -58,6 +58,8 @@ def test_a_formula_becomes_mathml_with_its_tex_kept_as_an_annotation():
     assert inline.startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">')
     assert "<mi>a</mi><mo>&lt;</mo><mi>b</mi>" in inline and ">a&lt;b</annotation>" in inline
     assert "<mi>a</mi><mi>&amp;</mi><mi>b</mi>" in formulas.mathml("a & b", display=False)  # latex2mathml: <mi>&</mi>
+    # ps2's formula: latex2mathml leaves TeX's escapes in \text (output\_padding)
+    assert "<mtext>output_padding</mtext>" in formulas.mathml(r"n + \text{output\_padding}", display=False)
 
 
 def test_a_students_formula_carries_no_link_style_or_html():

@@ -101,6 +101,8 @@ ATTRIBUTES = frozenset(
 MAX_TEX = 4000
 
 _BARE_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+#: TeX's escaped characters, which latex2mathml leaves escaped in \text{...} (``output\_padding``).
+_TEXT_ESCAPE = re.compile(r"\\([_%&$#{}])")
 
 
 def mathml(tex: str, display: bool) -> str | None:
@@ -138,5 +140,6 @@ def _safe(element: ElementTree.Element) -> str:
     attributes = "".join(
         f' {name}="{html.escape(value, quote=True)}"' for name, value in element.attrib.items() if name in ATTRIBUTES
     )
-    inner = html.escape(element.text or "", quote=False) + "".join(_safe(child) for child in element)
+    text = _TEXT_ESCAPE.sub(r"\1", element.text or "") if tag == "mtext" else element.text or ""
+    inner = html.escape(text, quote=False) + "".join(_safe(child) for child in element)
     return f"<{tag}{attributes}>{inner}</{tag}>{tail}"
