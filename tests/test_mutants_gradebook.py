@@ -104,3 +104,134 @@ def test_the_alembic_stamp_is_read_in_this_process_once(monkeypatch):
     assert ours.__module__ == nbgrader_side.__name__
     nbgrader_side.stamp_in_process()  # already ours: kept
     assert nbgrader.api.get_alembic_version is ours
+
+
+# -- what a browser may run: html_safety ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fragment", "cleaned"),
+    [
+        *[(f'<h{n} id="intro">T</h{n}>', f'<h{n} id="intro">T</h{n}>') for n in range(1, 7)],  # nbconvert's anchors
+        ('<p id="intro">a</p>', "<p>a</p>"),
+        ('<span class="k nonsense mermaid">x</span>', '<span class="k mermaid">x</span>'),
+        ('<span class="nonsense">x</span>', "<span>x</span>"),
+        ('<img src="data:image/png;base64,AAAA">', '<img src="data:image/png;base64,AAAA">'),
+        ('<img src="data:text/html,x">', "<img>"),
+        ('<q cite="data:text/html,x">q</q>', "<q>q</q>"),
+        ('<a href="data:image/png;base64,AAAA">a</a>', "<a>a</a>"),
+        ('<a href="ftp://example.org/x">f</a>', "<a>f</a>"),
+        ('<a href="https://example.org/x">f</a>', '<a href="https://example.org/x">f</a>'),
+        ('<input type="checkbox" checked disabled>', '<input type="checkbox" checked="" disabled="">'),
+        ('<input type="text">', "<input>"),
+        ('<ol type="a"><li>x</li></ol>', '<ol type="a"><li>x</li></ol>'),
+    ],
+)
+def test_cleaning_keeps_exactly_the_attributes_the_allowlist_names(fragment, cleaned):
+    from autograder.gradebook import html_safety
+
+    assert html_safety.clean(fragment) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("fragment", "inert"),
+    [
+        ("<p>a\r\nb</p>", True),  # line ends written either way are the same text
+        ("<p>a\rb</p>", True),
+        ("<pre>\ncode</pre>", True),  # the newline after <pre> is not part of it
+        ("<!-- a note --><p>x</p>", True),
+        ("<!DOCTYPE html>text", False),
+        ("<?php x ?>text", False),
+        ("<![CDATA[x]]>text", False),
+        ("<p>x</p><script>alert(1)</script>", False),
+    ],
+)
+def test_a_fragment_is_inert_when_cleaning_removes_nothing(fragment, inert):
+    from autograder.gradebook import html_safety
+
+    assert html_safety.is_inert(fragment) is inert
+
+
+def test_a_missing_attachment_renders_as_an_empty_picture():
+    from autograder.gradebook import html_safety
+
+    assert html_safety.render_markdown("![pic](attachment:nothing.png)", {}) == (
+        '<p><img src="data:image/png;base64," alt="pic" /></p>\n'
+    )
+
+
+def test_cleaned_markdown_is_one_line_of_html_with_its_attachments():
+    from autograder.gradebook import html_safety
+
+    out = html_safety.inert_markdown(
+        "<script>x</script>\r\n\r\nfirst\n\nsecond ![p](attachment:a.png)", {"a.png": {"image/png": "iVBO"}}
+    )
+    assert out == (
+        f'<div class="autograder-sanitized">{html_safety.NOTE}&#10;&#10;<p>first</p>&#10;'
+        '<p>second <img src="data:image/png;base64,iVBO" alt="p"></p>&#10;</div>'
+    )
+
+
+SVG = "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="  # <svg xmlns="http://www.w3.org/2000/svg"/>
+
+
+@pytest.mark.parametrize(
+    ("data", "kept"),
+    [
+        (SVG, True),
+        (SVG[:20] + "\n" + SVG[20:], True),  # base64 wrapped over lines, as many tools write it
+        ("abc", False),  # not base64 (its padding is wrong)
+        (SVG + SVG, False),  # data after the padding: not one image
+    ],
+)
+def test_an_svg_attachment_is_kept_only_when_it_is_one_svg_image(data, kept):
+    from autograder.gradebook import html_safety
+
+    out = html_safety.inert_attachments({"a.svg": {"image/svg+xml": data}})
+    if kept:
+        assert out is None  # nothing changed
+    else:
+        assert out == {"a.svg": {"image/svg+xml": html_safety.PLACEHOLDER_SVG}}
+
+
+# -- the gradebook writer's own words -----------------------------------------------------------------
+
+
+def test_a_submission_not_graded_shows_the_release_headed_by_the_reason():
+    import nbformat
+
+    from autograder import gradebook
+    from autograder.results import NotebookResult
+
+    release = nbformat.v4.new_notebook()
+    release.cells = [nbformat.v4.new_markdown_cell("# Task"), nbformat.v4.new_code_cell("x = 1")]
+    release.cells[1].outputs = [nbformat.v4.new_output("stream", text="1")]
+    release.cells[1].execution_count = 4
+    result = NotebookResult("ann", "ps1", "ps1", "sub/odd\nname.ipynb", "error", "bad\nfile <b>", 0, 10)
+    nb = gradebook.not_graded_notebook(release, result)
+    assert release.cells[1].outputs[0].text == "1" and release.cells[1].execution_count == 4  # a copy
+    heading, task, code = nb.cells
+    assert heading.cell_type == "markdown" and set(heading) == {"id", "cell_type", "metadata", "source"}
+    assert heading.source == (
+        "<p><strong>Not graded: bad\\nfile &lt;b&gt;</strong></p>\n<p>The grader could not use <code>odd\\nname.ipynb"
+        "</code>. Below is the released notebook (not your work); ask your instructor how to hand in again.</p>"
+    )
+    assert task == release.cells[0] and "outputs" not in task
+    assert (code.outputs, code.execution_count) == ([], None)
+    unknown = NotebookResult("ann", "ps1", "ps1", "x.ipynb", "error", None, 0, 10)
+    assert "Not graded: the submitted notebook could not be read</strong>" in (
+        gradebook.not_graded_notebook(release, unknown).cells[0].source
+    )
+
+
+def test_an_unreadable_timestamp_is_the_submissions_problem(tmp_path):
+    from autograder import gradebook
+
+    (tmp_path / "timestamp.txt").write_text("yesterday")
+    path = tmp_path / "timestamp.txt"
+    assert gradebook.exchange_problem(tmp_path) == (
+        f"{path}: not a readable timestamp.txt ('yesterday' is not a time nbgrader reads): "
+        + gradebook._RESTORE["timestamp.txt"]
+    )
+    path.write_text("2026-03-01 12:30:00 UTC")
+    assert gradebook.exchange_problem(tmp_path) is None
