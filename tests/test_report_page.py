@@ -46,7 +46,7 @@ def marked(tmp_path_factory):
     done = run_grader(course, "grade", "ps1", "--json")
     assert done.returncode == 1, done.stderr[-2000:]  # wes, amb, cor cannot be graded
     # ada alone hands in ps2 (for the course-wide report)
-    submit(course, "ada", fixture_notebook("ps2", "pad-one-side"), name="shapes_and_padding.ipynb", assignment="ps2")
+    submit(course, "ada", fixture_notebook("ps2", "correct"), name="shapes_and_padding.ipynb", assignment="ps2")
     ps2 = run_grader(course, "grade", "ps2", "--json")
     assert ps2.returncode == 0, ps2.stderr[-2000:]
     results = {r["student"]: r for r in json_lines(done)}
