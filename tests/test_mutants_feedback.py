@@ -5,6 +5,8 @@ wrong-values table. Written to kill the mutants `make mutate` left alive (README
 
 from __future__ import annotations
 
+import pytest
+
 from autograder.feedback import scores
 from autograder.results import Exercise, NotebookResult
 
@@ -63,3 +65,118 @@ def test_the_score_table_notes_hand_grades_only_when_a_graded_submission_has_the
         "  (2) bob, b.ipynb: not a notebook",
     ]
     assert scores.format_table([]) == "no results"
+
+
+# -- the notebook's outputs ---------------------------------------------------------------------------
+
+
+def test_the_picture_and_the_feedback_are_display_outputs_of_their_own():
+    from autograder.feedback import notebook
+
+    figure = notebook.figure_output("iVBORw0KGgo=")
+    assert set(figure) == {"output_type", "metadata", "data"} and figure["output_type"] == "display_data"
+    assert figure["data"] == {"image/png": "iVBORw0KGgo=", "text/plain": notebook.PICTURE}
+    shown = notebook.feedback_output("conv2d: 1 / 2\n  <b>&")
+    assert shown == {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            "text/plain": "conv2d: 1 / 2\n  <b>&",
+            "text/html": '<pre class="autograder-feedback" style="white-space: pre-wrap; word-break: break-word;">'
+            "conv2d: 1 / 2\n  &lt;b&gt;&amp;</pre>",
+        },
+    }
+    assert notebook.not_graded("two notebooks") == "not graded: two notebooks"
+
+
+# -- the words of a verdict -----------------------------------------------------------------------------
+
+
+def test_a_cause_with_repeated_bias_names_each_loop_and_lists_become_tuples():
+    from autograder.feedback import causes
+    from autograder.verdicts import Cause
+
+    title, advice = causes.CAUSES["bias-repeated"]
+    looped = Cause("bias-repeated", (("loops", ("input-channel", "mystery-loop")), ("times", 3)))
+    how = "once per input channel or once per mystery-loop"
+    assert causes.words(looped) == (title.format(how=how), advice.format(how=how, times=3))
+    counted = Cause("bias-repeated", (("times", 4),))
+    assert causes.title(counted) == title.format(how="4 times")
+    title, advice = causes.CAUSES["output-transposed"]
+    shapes = Cause("output-transposed", (("expected", [2, 3]), ("actual", [3, 2])))
+    assert causes.line(shapes) == f"{title}: {advice.format(expected=(2, 3), actual=(3, 2))}"
+
+
+def verdict_with_a_hidden_failure():
+    from autograder.verdicts import CheckVerdict, Failure, FailureKind, FunctionVerdict, GroupState, GroupVerdict
+
+    wrong = Failure(FailureKind.MUTATED, "8x8 image")
+    groups = [
+        GroupVerdict("visible", 1.0, 1.0, True, GroupState.PASSED),
+        GroupVerdict("hidden", 1.0, 0.0, False, GroupState.FAILED, wrong),
+    ]
+    return FunctionVerdict("conv2d", [CheckVerdict("test_a", 1.0, groups[:1]), CheckVerdict("test_b", 1.0, groups[1:])])
+
+
+def test_the_text_names_the_cells_and_withholds_only_when_asked():
+    from autograder.feedback import words
+
+    verdict = verdict_with_a_hidden_failure()
+    plain, named = words.text(verdict).split("\n"), words.text(verdict, cells=True).split("\n")
+    assert named[0] == plain[0].replace("conv2d:", "conv2d (test_a, test_b):", 1) and plain[1:] == named[1:]
+    assert plain[-1] == words.DETAIL + "8x8 image: an input array was modified in place"
+    withheld = words.text(verdict, withhold="hidden").split("\n")
+    assert withheld == [*plain[:-1], words.DETAIL + words.WITHHELD.format(when=words.WHEN["hidden"])]
+
+
+def test_a_verdict_not_graded_is_one_line_with_the_reason():
+    from autograder.feedback import words
+    from autograder.verdicts import FunctionVerdict, Problem, ProblemKind
+
+    verdict = FunctionVerdict("conv2d", [], Problem(ProblemKind.NOT_GRADED, reason="two notebooks"))
+    assert words.text(verdict) == "conv2d: not graded: two notebooks"
+    missing = FunctionVerdict("conv2d", [], Problem(ProblemKind.MISSING))
+    assert words.lines(missing)[0][1] == words.INDENT + words.problem_text(missing.problem, "conv2d")
+
+
+def test_the_words_of_each_way_a_case_ends_without_a_result():
+    from autograder.feedback import words
+    from autograder.verdicts import Failure, FailureKind, Status
+
+    def said(status, detail=""):
+        return words.failure_text(Failure(FailureKind.NO_RESULT, status=status, detail=detail))
+
+    assert said(Status.OK) == "no result: the process exited before answering (sys.exit or os._exit?)"
+    assert said(Status.CRASHED) == "no result: " and said(Status.KILLED, "killed by SIGKILL") == (
+        "no result: killed by SIGKILL"
+    )
+    assert said(Status.CORRUPT, "a malformed frame") == "no result: a malformed frame"
+    assert said(Status.FLOODED) == "no result: flooded"
+    assert words.failure_line(Failure(FailureKind.WAITING, reason="refused")) == words.WAITING["refused"]
+    with pytest.raises(ValueError, match="unknown failure 'bogus'"):
+        words.failure_text(Failure("bogus"))
+
+
+def test_a_policy_finding_names_the_cell_the_line_and_the_code_cut_to_eighty_characters():
+    from autograder.feedback import words
+    from autograder.verdicts import Violation
+
+    code = "from scipy.signal import convolve2d  # " + "x" * 80
+    uses = words.violation_text(Violation("ready-made", "uses", "convolve2d", 2, 5, code))
+    assert uses == (
+        f"not from scratch: cell 2, line 5: `{code[:80]}`: uses `convolve2d`, a ready-made convolution; this "
+        "function earns no points (see the assignment's rules)"
+    )
+    alias = words.violation_text(Violation("ready-made", "alias", "cv", 2, 5, "cv(a, b)", "scipy.signal.convolve2d"))
+    assert "uses `cv` (= scipy.signal.convolve2d), a ready-made convolution" in alias
+
+
+def test_unrun_cells_are_named_with_their_code_when_they_have_some():
+    from autograder.feedback import words
+    from autograder.verdicts import FunctionVerdict, NotRun
+
+    verdict = FunctionVerdict("f", [], not_run=[NotRun("3", "import time"), NotRun("5", "")])
+    assert words.not_run_text(verdict) == (
+        "not run: cell 3 (`import time`), cell 5: the notebook's cells used up their time (all cells together get "
+        "the same time, however many)"
+    )
