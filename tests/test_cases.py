@@ -77,3 +77,18 @@ def test_the_refusals_the_contract_fixes_are_graded(refs, assignment, function, 
     (item,) = [b for b in cases.build(assignment, spec) if b.case.label == label]
     with pytest.raises(ValueError):
         refs[assignment][function](*item.case.args, **item.case.kwargs)
+
+
+def test_zero_pads_random_cases_always_pad_something():
+    """A random padding of ((0, 0), (0, 0)) makes the right answer the image itself, which doing
+    nothing also returns: such a case cannot release the points that wait for right values, so
+    whether a student got them hung on the course's secret. Only the labelled padding-0 case may."""
+    from autograder.cases import ps2
+
+    for seed in range(3000):
+        for case in ps2.pad_random(np.random.default_rng(seed)):
+            image, padding = case.args
+            if case.label == "3x4 float image, padding 0":
+                continue
+            total = 2 * padding if isinstance(padding, int) else sum(sum(pair) for pair in padding)
+            assert total > 0, (seed, case.label)
