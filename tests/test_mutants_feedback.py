@@ -5,6 +5,9 @@ wrong-values table. Written to kill the mutants `make mutate` left alive (README
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import pytest
 
 from autograder.feedback import scores
@@ -180,3 +183,25 @@ def test_unrun_cells_are_named_with_their_code_when_they_have_some():
         "not run: cell 3 (`import time`), cell 5: the notebook's cells used up their time (all cells together get "
         "the same time, however many)"
     )
+
+
+# -- the picture's words and its base64 form -----------------------------------------------------------------
+
+
+def test_the_legend_names_each_kind_of_value_that_is_not_finite():
+    from autograder.feedback import pictures
+
+    every = pictures.Panel("yours", np.array([[np.nan, np.inf], [-np.inf, 1.0]]), 1.0)
+    assert pictures._legend_words([every]) == "grey: not a finite number (NaN, inf, -inf)"
+    apart = [pictures.Panel("a", np.array([[np.inf]]), 1.0), pictures.Panel("b", np.array([[-np.inf]]), 1.0)]
+    assert pictures._legend_words(apart) == "grey: not a finite number (inf, -inf)"
+
+
+def test_the_base64_picture_is_the_png_of_the_same_case_with_its_input():
+    from autograder.feedback import pictures
+
+    image, expected, actual = np.arange(16.0).reshape(4, 4), np.ones((2, 2)), np.zeros((2, 2))
+    text = pictures.failure_png_base64("case", (image,), expected, actual, (0, 0))
+    assert base64.b64decode(text) == pictures.failure_png("case", (image,), expected, actual, (0, 0))
+    assert text != pictures.failure_png_base64("case", (), expected, actual, (0, 0))  # the input panel shows
+    assert pictures.failure_png_base64("case", (), 3, 4) is None
