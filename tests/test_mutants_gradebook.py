@@ -235,3 +235,65 @@ def test_an_unreadable_timestamp_is_the_submissions_problem(tmp_path):
     )
     path.write_text("2026-03-01 12:30:00 UTC")
     assert gradebook.exchange_problem(tmp_path) is None
+
+
+def test_exchange_files_go_on_byte_for_byte_or_are_made_as_nbgrader_would(tmp_path, monkeypatch):
+    from autograder import gradebook
+
+    submitted, autograded = tmp_path / "submitted", tmp_path / "autograded"
+    submitted.mkdir(), autograded.mkdir()
+    notebook = submitted / "ps1.ipynb"
+    notebook.write_text("{}")
+    stamp, secret = b"2026-03-01 12:30:00.000000 UTC\n", b"f" * 128
+    (submitted / "timestamp.txt").write_bytes(stamp)
+    (submitted / "submission_secret.txt").write_bytes(secret)
+    gradebook.carry_exchange_files(submitted, notebook, autograded)
+    assert (autograded / "timestamp.txt").read_bytes() == stamp
+    assert (autograded / "submission_secret.txt").read_bytes() == secret
+
+    # collected by hand: the notebook's time, and a secret of its own that a regrade keeps
+    os.utime(notebook, (1767225600.25, 1767225600.25))
+    again = tmp_path / "again"
+    again.mkdir()
+    (submitted / "timestamp.txt").write_text("yesterday")  # unreadable for nbgrader: as if missing
+    (submitted / "submission_secret.txt").unlink()
+    gradebook.carry_exchange_files(submitted, notebook, again)
+    assert (again / "timestamp.txt").read_text() == "2026-01-01 00:00:00.250000 UTC"
+    made = (again / "submission_secret.txt").read_text()
+    assert len(made) == 128 and set(made) <= set("0123456789abcdef")
+    gradebook.carry_exchange_files(submitted, notebook, again)
+    assert (again / "submission_secret.txt").read_text() == made
+
+    # and without the notebook: the time of grading
+    monkeypatch.setattr(gradebook.time, "time", lambda: 1767225601.5)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    gradebook.carry_exchange_files(submitted, submitted / "deleted.ipynb", gone)
+    assert (gone / "timestamp.txt").read_text() == "2026-01-01 00:00:01.500000 UTC"
+
+
+def test_an_exchange_file_is_read_back_only_when_nbgrader_could(tmp_path):
+    from autograder import gradebook
+    from autograder.notebooks import NotebookError
+
+    assert gradebook.exchange_file(tmp_path, "timestamp.txt") is None
+    secret = tmp_path / "submission_secret.txt"
+    secret.write_bytes(b"s" * gradebook.MAX_EXCHANGE_FILE)
+    assert gradebook.exchange_file(tmp_path, "submission_secret.txt") == b"s" * 65536
+    secret.write_bytes(b"s" * (gradebook.MAX_EXCHANGE_FILE + 1))
+    with pytest.raises(NotebookError, match="more than the grader reads"):
+        gradebook.exchange_file(tmp_path, "submission_secret.txt")
+    secret.write_bytes(b"")
+    with pytest.raises(NotebookError) as raised:
+        gradebook.exchange_file(tmp_path, "submission_secret.txt")
+    assert str(raised.value) == (
+        f"{secret}: not a readable submission_secret.txt (it is empty): " + gradebook._RESTORE["submission_secret.txt"]
+    )
+    stamp = tmp_path / "timestamp.txt"
+    stamp.write_bytes(b"  \n")  # no time at all: nothing for nbgrader to misread
+    assert gradebook.exchange_file(tmp_path, "timestamp.txt") == b"  \n"
+    assert gradebook.read_timestamp(tmp_path) is None
+    stamp.write_text(" 2026-03-01 12:30:00 UTC \n")
+    assert str(gradebook.read_timestamp(tmp_path)) == "2026-03-01 12:30:00"
+    stamp.write_bytes(b"\xff")
+    assert gradebook.read_timestamp(tmp_path) is None
