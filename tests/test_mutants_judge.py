@@ -55,6 +55,8 @@ def test_a_call_is_written_with_arrays_by_shape_and_keywords_as_given():
         ("threads (threading.Thread.start)", None),
         ("convolve", None),  # no module: a note
         ("9lives.convolve", None),
+        ("PIL.ImageFilter.Kernel", "PIL.ImageFilter.Kernel"),
+        ("numpy.fft used in a thread", None),  # words after a dotted name: a note
     ],
 )
 def test_a_tracer_hit_names_a_routine_or_is_a_note(hit, named):
@@ -75,6 +77,7 @@ def test_the_routines_and_notes_are_kept_to_two_hundred_characters_each_once():
     [
         (np.ones(2), [1.0, 1.0], True),
         (0, 0, True),
+        (np.ones(2, np.uint8), np.ones(2, np.uint8), True),
         (np.ones(2), np.ones(3), False),
         (np.ones((1, 2)), np.ones(2), False),
         ("ab", "ab", False),  # text is never "the argument returned"
@@ -188,7 +191,7 @@ def test_unchanged_inputs_pay_once_the_values_are_right():
         Failure(FailureKind.WAITING, reason="untouched"),
     )
     assert values.state == GroupState.FAILED and values.failure.kind == FailureKind.VALUES
-    assert [e.label for e in verdict.evidence] == ["2x2 image"]
+    assert [(e.label, e.inputs) for e in verdict.evidence] == [("2x2 image", ARRAY.args)]
     right = judged(UNTOUCHED, negated, negated)
     assert [g.state for g in right.checks[0].groups] == [GroupState.PASSED, GroupState.PASSED] and right.score == 3
 
@@ -226,3 +229,14 @@ def test_only_arrays_are_copied_for_a_call():
     array = np.ones(2)
     copied = judge.copy_value(array)
     assert copied is not array and copied.tolist() == [1.0, 1.0]
+
+
+def test_the_reference_is_not_traced():
+    """The tracer's hits are the student's: the reference may use numpy.convolve (and is not slowed by
+    the tracer)."""
+    case = Case("n=3", (np.ones(3), np.ones(2)))
+    spec = FunctionCases("conv1d", "float-array", (Check("test", (Group("g", 1, cases(case)),)),))
+    outcomes, _ = judge.reference_outcomes({"conv1d": np.convolve}, spec, [BuiltCase("test", 0, case)])
+    assert outcomes[0]["kind"] == "returned" and outcomes[0]["forbidden"] == []
+    traced = sandbox.call_traced(np.convolve, case.args, {})
+    assert traced["forbidden"] == ["numpy.convolve"]  # what tracing it would have recorded
