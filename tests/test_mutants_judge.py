@@ -240,3 +240,26 @@ def test_the_reference_is_not_traced():
     assert outcomes[0]["kind"] == "returned" and outcomes[0]["forbidden"] == []
     traced = sandbox.call_traced(np.convolve, case.args, {})
     assert traced["forbidden"] == ["numpy.convolve"]  # what tracing it would have recorded
+
+
+def test_any_exception_passes_where_the_contract_names_none_and_a_raise_has_no_diagnosis():
+    def refuses_with_value_error(n):
+        if not isinstance(n, int):
+            raise ValueError("not a number")
+        return 2 * n
+
+    any_error = Group("refuses bad input somehow", 1, cases(Case("n='x'", ("x",))), any_error=True)
+    hidden = Group("hidden", 1, cases(Case("n=5", (5,))))
+    spec = FunctionCases("doubled", "int", (Check("test", (any_error, hidden)),))
+    verdict = judged(spec, doubled, refuses_with_value_error)
+    assert [(g.state, g.earned) for g in verdict.checks[0].groups] == [(GroupState.PASSED, 1), (GroupState.PASSED, 1)]
+    strict = FunctionCases("doubled", "int", (Check("test", (REFUSES, hidden)),))
+    failed = judged(strict, doubled, refuses_with_value_error).checks[0].groups[0]
+    assert (failed.state, failed.failure.kind, failed.failure.raised) == (
+        GroupState.FAILED,
+        FailureKind.WRONG_EXCEPTION,
+        "ValueError",
+    )
+    raising = judged(FunctionCases("doubled", "int", (Check("test", (hidden,)),)), doubled, lambda n: 1 / 0)
+    assert raising.checks[0].groups[0].failure.kind == FailureKind.RAISED
+    assert (raising.checks[0].groups[0].diagnoses, raising.cause) == ([], None)
