@@ -54,6 +54,7 @@ EXPECTED = {
         # torch is a ready-made convolution too
         "torch-conv2d": {"conv2d": (ZERO, "line 8: `correlate = F.conv2d  # torch's conv2d is a cross-correlation, as "
                                           "asked`: uses `torch.nn.functional.conv2d`, a ready-made convolution")},
+        "same-size-output": {"conv2d": (6, "likely cause: output of the image's size ('same' instead of 'valid'):")},
     },
     "ps2": {
         "correct": {},
@@ -61,6 +62,8 @@ EXPECTED = {
         "float-sizes": {"conv_output_size": (ZERO, "likely cause: float instead of int:")},
         "pad-float": {"zero_pad": (2, "likely cause: dtype not kept:")},
         "float-sizes-shared": {"conv_output_size": (ZERO, "likely cause: float instead of int:")},
+        "pad-one-side": {"zero_pad": (ZERO, "likely cause: padding on one side only:")},
+        "pad-same-both-sides": {"zero_pad": (2, "likely cause: the same padding on both sides of an axis:")},
     },
     "ps3": {
         "correct": {},
@@ -74,6 +77,7 @@ EXPECTED = {
         "scipy-conv-forward": {"conv_forward": (ZERO, "line 16: `total = sum(correlate2d(xp[n, c], weight[f, c], "
                                                       "mode=\"valid\") for c in range(C))`: uses `correlate2d` "
                                                       "(= scipy.signal.correlate2d), a ready-made convolution")},
+        "pool-window-one-size": {"max_pool2d": (2, "likely cause: one window size for both axes:")},
     },
 }
 

@@ -93,16 +93,25 @@ def pad_visible(rng):
             Case("padding -1", (image, -1))]
 
 
+def _padding(rng) -> tuple[int, int, int, int]:
+    """Random sides (0 to 3 each, zeros included: `out[t:-b]` fails on b = 0), drawn again until
+    something pads before the image and something after it, and the two axes are not both
+    symmetric. Otherwise one case would be right for a classic mistake (padding one side only,
+    one amount on both sides) or, all zeros, be the image itself, which doing nothing returns:
+    whether such a function earned the points that wait for a right value would hang on the
+    course's secret rather than on the work."""
+    while True:
+        top, bottom, left, right = (int(v) for v in rng.integers(0, 4, size=4))
+        if top + left and bottom + right and not (top == bottom and left == right):
+            return top, bottom, left, right
+
+
 def pad_random(rng):
     cases = []
     for dtype in (np.float64, np.float32, np.int32, np.uint8, np.int64, np.bool_):
         h, w = int(rng.integers(1, 7)), int(rng.integers(1, 7))
         image = (rng.integers(1, 100, size=(h, w))).astype(dtype)
-        # never all four 0: the image back unchanged would be the right answer, one that doing
-        # nothing gives (it earns no waiting points, so a draw of zeros made points hang on the secret)
-        top, bottom, left, right = (int(v) for v in rng.integers(0, 4, size=4))
-        while top + bottom + left + right == 0:
-            top, bottom, left, right = (int(v) for v in rng.integers(0, 4, size=4))
+        top, bottom, left, right = _padding(rng)
         cases.append(Case(f"{h}x{w} {np.dtype(dtype).name} image, (({top}, {bottom}), ({left}, {right}))",
                           (image, ((top, bottom), (left, right)))))
     cases.append(Case("3x4 int image, padding 2", (np.arange(12).reshape(3, 4), 2)))
