@@ -205,3 +205,43 @@ def test_the_base64_picture_is_the_png_of_the_same_case_with_its_input():
     assert base64.b64decode(text) == pictures.failure_png("case", (image,), expected, actual, (0, 0))
     assert text != pictures.failure_png_base64("case", (), expected, actual, (0, 0))  # the input panel shows
     assert pictures.failure_png_base64("case", (), 3, 4) is None
+
+
+@pytest.mark.parametrize(
+    ("summary", "words"),
+    [
+        (("object", "Liar"), "a Liar object"),
+        (("array", "ndarray", (2, 3), "float32"), "an array of shape (2, 3) and dtype float32"),
+        (("numpy", "int64", None, "", "3"), "numpy.int64 3"),
+        (("float", "float", None, "", "0.5"), "float 0.5"),
+        (("other", "tuple", None, "", "(1, 2)"), "tuple (1, 2)"),
+    ],
+)
+def test_a_value_is_described_by_its_kind(summary, words):
+    from autograder.feedback.words import describe
+    from autograder.verdicts import Summary
+
+    assert describe(Summary(*summary)) == words
+
+
+def test_the_problem_that_overrides_every_case_is_said_with_its_details():
+    from autograder.feedback.words import problem_text, violation_text
+    from autograder.verdicts import Problem, ProblemKind, Violation
+
+    assert problem_text(Problem(ProblemKind.MISSING), "conv2d") == (
+        "conv2d is not defined: write it in its solution cell, keeping the name and signature"
+    )
+    failed = Problem(ProblemKind.MISSING, error_type="NameError", error_message="name 'np' is not defined")
+    assert problem_text(failed, "conv2d") == (
+        "conv2d is not defined; a cell failed before it could be defined (NameError: name 'np' is not defined)"
+    )
+    used = Problem(ProblemKind.NOT_FROM_SCRATCH, ("numpy.convolve", "scipy.signal.convolve2d"))
+    assert problem_text(used, "conv2d") == (
+        "not from scratch: the call used numpy.convolve, scipy.signal.convolve2d; this function earns no points "
+        "(see the assignment's rules)"
+    )
+    violation = Violation("escape", "module", "os", 1, 2, "import os")
+    assert problem_text(Problem(ProblemKind.POLICY, violation=violation), "conv2d") == violation_text(violation)
+    assert problem_text(Problem(ProblemKind.NOT_GRADED, reason="two notebooks")) == "not graded: two notebooks"
+    with pytest.raises(ValueError, match="unknown problem 'odd'"):
+        problem_text(Problem("odd"))
