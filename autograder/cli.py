@@ -107,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--large", type=_positive(int), default=0, help="size of the large class (default: 25 times the class size)"
     )
     bench.add_argument("--dir", default="bench", help="where to build the class (default: bench/)")
-    report = commands.add_parser("report", help="the class report of an assignment (HTML page, CSV)")
-    report.add_argument("assignment", help=f"one of {', '.join(ASSIGNMENTS)}")
+    report = commands.add_parser(
+        "report", help="the class report of an assignment, or of the whole course without one (HTML page, CSV)"
+    )
+    report.add_argument("assignment", nargs="?", help=f"one of {', '.join(ASSIGNMENTS)}; without it, every assignment")
     report.add_argument("--html", type=Path, metavar="FILE", help="write the self-contained HTML page here")
     report.add_argument("--csv", type=Path, metavar="FILE", help="write one row per student here")
     release = commands.add_parser("release", help="regenerate assignments/ from source/ with nbgrader")
@@ -187,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from autograder.report import run_report
 
-            return run_report(find_course_root(), get_assignment(args.assignment), args.html, args.csv)
+            assignment = None if args.assignment is None else get_assignment(args.assignment)
+            return run_report(find_course_root(), assignment, args.html, args.csv)
         # "release": the parser accepts no other command
         from autograder.release import release
 

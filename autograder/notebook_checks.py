@@ -30,7 +30,7 @@ from pathlib import Path
 from autograder import cases, course_config, feedback, judge, notebooks, reference
 from autograder.course import FROM_SCRATCH, SIBLING_EDGES, course_secret, find_course_root, get_assignment
 from autograder.course_paths import AUTOGRADED
-from autograder.feedback.notebook import PICTURE
+from autograder.feedback.notebook import PICTURE, PICTURE_ALT
 from autograder.sandbox import call_traced, policy
 from autograder.verdicts import CaseOutcome, Problem, ProblemKind, Violation
 
@@ -133,4 +133,4 @@ def _show_figure(figure: str | None) -> None:
         return
     if get_ipython() is None:
         return
-    display({"image/png": figure, "text/plain": PICTURE}, raw=True)
+    display({"image/png": figure, "text/plain": PICTURE}, metadata={"image/png": {"alt": PICTURE_ALT}}, raw=True)

@@ -68,3 +68,19 @@ def test_a_right_function_gets_every_point_and_says_so(root, refs, in_course):
     header, *groups = printed.splitlines()
     assert header == f"max_pool2d (test_max_pool2d_hidden): {points:g} / {points:g}" and points == 4.0
     assert groups and all(line.startswith("  [ok ] ") for line in groups)
+
+
+def test_the_picture_in_the_students_notebook_has_its_alternative_text(monkeypatch):
+    import IPython
+    import IPython.display
+
+    from autograder.feedback.notebook import PICTURE_ALT
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: shown.append((args, kwargs)))
+    from autograder import notebook_checks
+
+    notebook_checks._show_figure("cGljdHVyZQ==")
+    assert shown == [(({"image/png": "cGljdHVyZQ==", "text/plain": notebook_checks.PICTURE},),
+                      {"metadata": {"image/png": {"alt": PICTURE_ALT}}, "raw": True})]

@@ -209,5 +209,6 @@ def test_a_forged_message_adds_no_group_cause_routine_or_problem_to_the_report(f
     assert "forged" not in page
     with table.open(newline="") as handle:  # the CSV: a row per student, a column per function, no more
         rows = list(csv.reader(handle))
-    assert rows[0] == ["student", "conv2d", "convolve2d", "conv1d", "total", "max_score", "status"]
-    assert sorted(row[0] for row in rows[1:]) == sorted(results) and all(len(row) == 7 for row in rows)
+    assert rows[0] == ["student", "conv2d", "convolve2d", "conv1d", "written_flip", "raw_score", "late_penalty",
+                       "total", "max_score", "late", "status"]
+    assert sorted(row[0] for row in rows[1:]) == sorted(results) and all(len(row) == 11 for row in rows)
