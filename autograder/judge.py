@@ -84,7 +84,9 @@ def judge(spec: FunctionCases, built: list[BuiltCase], student: list, reference:
                 result.earned, result.state = 0.0, GroupState.WAITING
                 result.failure = Failure(FailureKind.WAITING, reason=why)
         for result in groups:
-            if result.state != GroupState.WAITING and result.earned != result.points:
+            if problem is None and result.failure is not None and result.failure.kind == FailureKind.UNCHECKED:
+                result.state = GroupState.WAITING  # it raised where only its inputs are judged: not judged yet
+            elif result.state != GroupState.WAITING and result.earned != result.points:
                 result.state = GroupState.FAILED
         checks.append(CheckVerdict(check.cell, check.points, groups))
     return FunctionVerdict(spec.function, checks, problem, _cause(checks), evidence=evidence)

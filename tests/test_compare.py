@@ -7,7 +7,7 @@ from autograder import compare, feedback, sandbox
 from autograder.cases import Case
 from autograder.diagnose import diagnose
 from autograder.feedback.causes import line, title
-from autograder.verdicts import Summary
+from autograder.verdicts import GroupState, Summary
 
 
 def outcome(value):
@@ -234,7 +234,10 @@ def test_a_function_that_modified_nothing_is_never_failed_on_the_inputs_group(ro
             raise TypeError("marker-uint8-93")
         return conv2d(image, kernel) + 1.0
 
-    assert _inputs_group(judged(root, "ps1", "conv2d", raises_on_uint8)) == [
+    raised = judged(root, "ps1", "conv2d", raises_on_uint8)
+    # the state --json, the report and Gradescope read says the same as the mark
+    assert [g.state for _, g in raised.groups if g.title == "inputs are never modified"] == [GroupState.WAITING]
+    assert _inputs_group(raised) == [
         "  [wait] inputs are never modified (0/1)",
         "         uint8 image: inputs must come back unchanged: raised TypeError: marker-uint8-93, so the inputs "
         "could not be checked (nothing says they were modified); this group's points are given once the "
@@ -246,7 +249,9 @@ def test_a_function_that_modified_nothing_is_never_failed_on_the_inputs_group(ro
         image[...] = 0
         return out
 
-    assert _inputs_group(judged(root, "ps1", "conv2d", mutates)) == [
+    modified = judged(root, "ps1", "conv2d", mutates)
+    assert [g.state for _, g in modified.groups if g.title == "inputs are never modified"] == [GroupState.FAILED]
+    assert _inputs_group(modified) == [
         "  [FAIL] inputs are never modified (0/1)",
         "         uint8 image: inputs must come back unchanged: an input array was modified in place",
     ]

@@ -161,6 +161,7 @@ def test_the_page_opens_from_disk_in_chromium_with_every_part(graded_class, tmp_
     graded = [r for r in results.values() if r["status"] == "graded"]
     for function, title, passed, *_ in groups:
         lines = [e["feedback"] for r in graded for e in r["exercises"] if e["name"] == function]
+        lines = [text for text in lines if f"[wait] {title} (" not in text]  # points that wait are not judged yet
         share = sum(f"[ok ] {title} (" in text for text in lines) / len(lines)
         assert passed == f"{100 * share:.0f}%", (function, title)
     summary = tables["distribution"].splitlines()

@@ -109,10 +109,8 @@ def lines(verdict: FunctionVerdict, cells: bool = False, withhold: str | None = 
 
 
 def mark(group) -> str:
-    """A group's mark: [ok ], [FAIL], or [wait] for points that wait, also where the function raised
-    on a case that judges only its inputs (it failed to answer, not to keep them unchanged)."""
-    if group.failure is not None and group.failure.kind == FailureKind.UNCHECKED:
-        return MARKS[GroupState.WAITING]
+    """A group's mark: [ok ], [FAIL], or [wait] for points that wait (also where the function raised
+    on a case that judges only its inputs: the judge holds that group as waiting)."""
     return MARKS[group.state]
 
 
