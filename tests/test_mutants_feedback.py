@@ -245,3 +245,108 @@ def test_the_problem_that_overrides_every_case_is_said_with_its_details():
     assert problem_text(Problem(ProblemKind.NOT_GRADED, reason="two notebooks")) == "not graded: two notebooks"
     with pytest.raises(ValueError, match="unknown problem 'odd'"):
         problem_text(Problem("odd"))
+
+
+def summary(kind, shown="", **fields):
+    from autograder.verdicts import Summary
+
+    return Summary(kind, fields.pop("type", "int"), shown=shown, **fields)
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (
+            ("not-raised", {"actual": summary("other", repr="4")}),
+            "expected an exception to be raised, but it returned int 4",
+        ),
+        (
+            (
+                "not-array",
+                {"expected": summary("array", shape=(2, 2)), "actual": summary("float", type="float", repr="0.5")},
+            ),
+            "expected a numpy array of shape (2, 2), got float 0.5",
+        ),
+        (
+            ("values", {"expected": summary("float", "1.5"), "actual": summary("float", "2.5"), "index": (0, 1)}),
+            "values differ: first at index (0, 1), expected 1.5, got 2.5 (0 of 0 values wrong)",
+        ),
+        (
+            ("not-int", {"expected": summary("other", "3"), "actual": summary("numpy", type="int64", repr="3")}),
+            "expected a Python int (3), got numpy.int64 3",
+        ),
+        (
+            (
+                "not-tuple",
+                {"expected": summary("other", "(2, 3)"), "actual": summary("other", type="list", repr="[2, 3]")},
+            ),
+            "expected a tuple of ints (2, 3), got list [2, 3]",
+        ),
+        (
+            (
+                "not-ints",
+                {
+                    "expected": summary("other", "(2, 3)"),
+                    "actual": summary("other", "(2.0, 3)"),
+                    "bad": summary("float", type="float", repr="2.0"),
+                },
+            ),
+            "expected a tuple of ints (2, 3), got (2.0, 3) (contains float 2.0)",
+        ),
+    ],
+)
+def test_each_wrong_value_is_described_with_what_came_back(failure, words):
+    from autograder.feedback.words import failure_text
+    from autograder.verdicts import Failure, FailureKind
+
+    kind, fields = failure
+    assert failure_text(Failure(FailureKind(kind), **fields)) == words
+
+
+def sizes_verdict(count: int, kind="unequal", expected_kind="other", shown="7", visible=False):
+    from autograder.verdicts import CheckVerdict, Failure, FailureKind, FunctionVerdict, GroupState, GroupVerdict
+
+    groups = [
+        GroupVerdict(
+            f"group {i}",
+            1.0,
+            0.0,
+            visible,
+            GroupState.FAILED,
+            Failure(FailureKind(kind), f"n={i}", f"size({i})", summary(expected_kind, str(i)), summary("other", shown)),
+        )
+        for i in range(count)
+    ]
+    return FunctionVerdict("size", [CheckVerdict("test", float(count), groups)])
+
+
+def test_the_wrong_values_table_holds_six_calls_and_counts_the_rest():
+    from autograder.feedback import words
+
+    six = words.table(words.table_rows(sizes_verdict(6)))
+    assert six[0] == words.INDENT + "wrong values:" and len(six) == 8 and "more" not in six[-1]
+    seven = words.table(words.table_rows(sizes_verdict(7)))
+    assert seven[:8] == six and seven[8:] == ["    ... and 1 more"]
+    long = words.table_rows(sizes_verdict(1, shown="9" * 400))
+    assert long == [("size(0)", "0", "9" * 300, False)]  # even from a damaged store: one capped value
+    assert words.table_rows(sizes_verdict(2, kind="shape", expected_kind="array")) == []  # arrays are drawn
+
+
+def test_lines_say_whether_anything_was_withheld():
+    from autograder.feedback import words
+    from autograder.verdicts import Cause, FunctionVerdict, NotRun, Problem, ProblemKind
+
+    hidden = sizes_verdict(1)
+    assert words.lines(hidden)[1] is False
+    assert words.lines(hidden, withhold="hidden")[1] is True
+    assert words.lines(verdict_with_a_hidden_failure(), withhold="hidden")[1] is True  # a failure, no table row
+    shown = sizes_verdict(1, visible=True)
+    assert words.lines(shown, withhold="hidden")[1] is False
+    shown.cause = Cause("size-off-by-one", visible=False)
+    assert words.lines(shown, withhold="hidden")[1] is True  # the cause alone is withheld
+    shown.cause = Cause("size-off-by-one", visible=True)
+    assert words.lines(shown, withhold="hidden")[1] is False
+    not_graded = FunctionVerdict("size", [], Problem(ProblemKind.NOT_GRADED, reason="x"))
+    assert words.lines(not_graded, withhold="hidden") == (["size: not graded: x"], False)
+    unrun = FunctionVerdict("size", [], not_run=[NotRun("2", "")])
+    assert words.lines(unrun)[0][-1] == words.INDENT + words.not_run_text(unrun)

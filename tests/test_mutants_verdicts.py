@@ -142,3 +142,19 @@ def test_a_damaged_record_says_what_is_missing():
     with pytest.raises(ValueError) as raised:
         FunctionVerdict.from_dict("conv2d", {"cause": None})
     assert str(raised.value) == "not a verdict of 'conv2d' (KeyError: 'groups')"
+
+
+def test_a_raised_outcome_without_names_is_an_exception_and_every_outcome_keeps_its_tracer_notes():
+    from autograder.verdicts import CaseOutcome
+
+    bare = CaseOutcome.from_wire({"kind": "raised", "exc_types": [], "message": "m"})
+    assert (bare.kind, bare.exc_types, bare.message) == ("raised", ("Exception",), "m")
+    odd = CaseOutcome.from_wire({"kind": "sleeping", "forbidden": ["numpy.convolve"], "digests": [[1, 2]]})
+    assert (odd.kind, odd.value.type_name, odd.forbidden, odd.digests) == (
+        "returned",
+        "malformed outcome",
+        ("numpy.convolve",),
+        ((1, 2),),
+    )
+    value = CaseOutcome.from_wire({"kind": "returned", "value": 3, "forbidden": ["numpy.convolve"]})
+    assert (value.value, value.forbidden, value.digests) == (3, ("numpy.convolve",), None)
