@@ -350,3 +350,12 @@ def test_lines_say_whether_anything_was_withheld():
     assert words.lines(not_graded, withhold="hidden") == (["size: not graded: x"], False)
     unrun = FunctionVerdict("size", [], not_run=[NotRun("2", "")])
     assert words.lines(unrun)[0][-1] == words.INDENT + words.not_run_text(unrun)
+
+
+def test_no_picture_without_a_wrong_array_and_long_texts_are_capped():
+    from autograder import feedback
+    from autograder.feedback import words
+    from autograder.verdicts import FunctionVerdict
+
+    assert feedback.picture(FunctionVerdict("f", [])) is None
+    assert words._one("x" * 20_000) == "x" * 10_000

@@ -297,3 +297,148 @@ def test_an_exchange_file_is_read_back_only_when_nbgrader_could(tmp_path):
     assert str(gradebook.read_timestamp(tmp_path)) == "2026-03-01 12:30:00"
     stamp.write_bytes(b"\xff")
     assert gradebook.read_timestamp(tmp_path) is None
+
+
+# -- the gradebook writer: autograded notebooks and the batch's bulkheads ---------------------------
+
+
+@pytest.fixture
+def writer_course(tmp_path):
+    from tests.conftest import make_course
+    from tests.test_gradebook import registered_gradebook
+
+    root = make_course(tmp_path / "course")
+    registered_gradebook(root)
+    return root
+
+
+def cells_by_id(path):
+    import nbformat
+
+    return {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in nbformat.read(path, as_version=4).cells}
+
+
+def test_a_graded_notebook_is_the_students_with_each_functions_feedback_and_picture(writer_course):
+    import nbformat
+
+    from autograder import gradebook
+    from autograder.feedback import notebook
+    from tests.test_gradebook import PS1, graded, submit
+
+    path = submit(writer_course, "eve")
+    result = graded("eve", path)
+    result.exercises[0].figure = "iVBORw0KGgo="
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(result)
+        autograded = writer.autograded_path("eve")
+    cells = cells_by_id(autograded)
+    submitted = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(path, as_version=4).cells}
+    assert cells["conv2d"].source == submitted["conv2d"].source  # the student's code, not the release's
+    hidden = cells["test_conv2d_hidden"]
+    assert [o.data["text/plain"] for o in hidden.outputs] == [result.exercises[0].feedback, notebook.PICTURE]
+    assert hidden.outputs[1].data["image/png"] == "iVBORw0KGgo="
+    assert [o.data["text/plain"] for o in cells["test_conv2d_visible"].outputs] == [notebook.VISIBLE_CHECK]
+    grade_cells = [c for c in cells.values() if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(grade_cells) == 6 and all(c.execution_count is None for c in grade_cells)
+
+
+def test_a_graded_result_whose_notebook_cannot_be_read_shows_the_release_with_its_feedback(writer_course):
+    import nbformat
+
+    from autograder import gradebook
+    from autograder.feedback import notebook
+    from tests.test_gradebook import PS1, graded
+
+    broken = writer_course / "submitted" / "fay" / "ps1" / "convolution.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
+    result = graded("fay", broken)
+    result.exercises[0].figure = "iVBORw0KGgo="
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(result)
+        autograded = writer.autograded_path("fay")
+    cells = cells_by_id(autograded)
+    assert (
+        nbformat.read(autograded, as_version=4)
+        .cells[0]
+        .source.startswith("<p><strong>Not graded: the submitted notebook could not be read</strong>")
+    )
+    assert [o.data["text/plain"] for o in cells["test_conv2d_hidden"].outputs] == [
+        result.exercises[0].feedback,
+        notebook.PICTURE,
+    ]
+
+
+def test_recorded_means_in_the_gradebook_and_in_autograded(writer_course):
+    from autograder import gradebook
+    from tests.test_gradebook import PS1, graded, submit
+
+    result = graded("gus", submit(writer_course, "gus"))
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(result)
+        recorded = writer.recorded()
+        assert writer.is_recorded(result, recorded)
+        assert not writer.is_recorded(result, {"gus": {}})  # the gradebook lacks its cells
+        writer.autograded_path("gus").unlink()
+        assert not writer.is_recorded(result, recorded)
+
+
+def test_one_result_the_gradebook_refuses_costs_no_other_its_rows_or_notebook(writer_course, monkeypatch):
+    from autograder import gradebook
+    from tests.test_gradebook import PS1, graded, submit
+
+    refused, kept = graded("hal", submit(writer_course, "hal")), graded("ida", submit(writer_course, "ida"))
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        own = writer._set_scores
+
+        def set_scores(notebook, result):
+            if result.student == "hal":
+                raise RuntimeError("planted")
+            own(notebook, result)
+
+        monkeypatch.setattr(writer, "_set_scores", set_scores)
+        problems = writer.record_many([refused, kept])
+        assert problems == {0: "it could not be recorded in gradebook.db (RuntimeError: planted)"}
+        assert writer.autograded_path("ida").is_file() and not writer.autograded_path("hal").exists()
+        assert writer.recorded()["ida"]["test_conv2d_hidden"] == (6.0, None)
+
+
+def test_a_notebook_that_cannot_be_written_is_reported_with_its_scores_kept(writer_course):
+    from autograder import gradebook
+    from tests.test_gradebook import PS1, graded, submit
+
+    result = graded("jo", submit(writer_course, "jo"))
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.autograded_path("jo").mkdir(parents=True)  # a folder where the notebook goes
+        with pytest.raises(gradebook.GradebookError) as raised:
+            writer.record(result)
+        assert str(raised.value).startswith("jo: its autograded notebook could not be written (IsADirectoryError: ")
+        assert str(raised.value).endswith("; its scores are in gradebook.db)")
+        assert writer.recorded()["jo"]["test_conv2d_hidden"] == (6.0, None)
+
+
+def test_a_written_answer_waits_for_a_human_again_once_the_submission_is_graded(writer_course):
+    from autograder import gradebook
+    from autograder.results import Exercise, NotebookResult
+    from tests.test_gradebook import PS1, graded, nbgrader_gradebook, submit
+
+    path = submit(writer_course, "kim")
+    error = NotebookResult(
+        "kim",
+        "ps1",
+        "convolution",
+        str(path),
+        "error",
+        "unreadable",
+        0.0,
+        20.0,
+        [Exercise("written_flip", None, 3.0, "graded by hand")],
+    )
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(error)
+        with nbgrader_gradebook(writer_course) as gb:
+            assert not gb.find_grade("written_flip", "convolution", "ps1", "kim").needs_manual_grade
+        writer.record(graded("kim", path))
+    with nbgrader_gradebook(writer_course) as gb:
+        grade = gb.find_grade("written_flip", "convolution", "ps1", "kim")
+        assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (None, None, True)

@@ -158,3 +158,16 @@ def test_a_raised_outcome_without_names_is_an_exception_and_every_outcome_keeps_
     )
     value = CaseOutcome.from_wire({"kind": "returned", "value": 3, "forbidden": ["numpy.convolve"]})
     assert (value.value, value.forbidden, value.digests) == (3, ("numpy.convolve",), None)
+
+
+def test_printable_characters_stay_as_they_are_beside_escaped_ones():
+    from autograder.verdicts import student_text
+
+    assert student_text("é\n世") == "é\\n世"
+
+
+def test_a_repr_of_sixty_characters_is_cut_to_fifty_seven_and_an_ellipsis():
+    from autograder.verdicts import Summary
+
+    assert Summary.of("x" * 57).repr == "'" + "x" * 57 + "'"  # 59 characters: kept
+    assert Summary.of("x" * 58).repr == "'" + "x" * 56 + "..."  # 60 characters: cut
