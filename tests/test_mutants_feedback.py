@@ -359,3 +359,59 @@ def test_no_picture_without_a_wrong_array_and_long_texts_are_capped():
 
     assert feedback.picture(FunctionVerdict("f", [])) is None
     assert words._one("x" * 20_000) == "x" * 10_000
+
+
+#: Two pictures as they were looked at (and found right: every panel, colour bar, title, tick and the
+#: legend in its place) when these tests were written, by the SHA-256 of their decoded RGB pixels.
+#: Pillow and NumPy are pinned (pyproject.toml); a change of either that moves a pixel shows here,
+#: and the pictures are looked at again (write them out with failure_png) before the digests change.
+LOOKED_AT = {
+    "grey values and titles wider than their arrays": (
+        (185, 493),
+        "f69d943d4b6587d9ead423d9a98c7093b42a19fd78318976e02d0dcc967597a6",
+    ),
+    "one-dimensional, under a caption wider than the panels": (
+        (140, 619),
+        "2994d17d05bae4eb7231f7f25917081737b8b8a31190268060d3076464322bad",
+    ),
+}
+
+
+def looked_at_cases():
+    image = np.arange(9.0).reshape(3, 3) - 4
+    expected, actual = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[1.0, np.nan], [np.inf, -np.inf]])
+    yield "conv2d: 3x3 image with a 2x2 kernel", (image, np.ones((2, 2))), expected, actual, (0, 1)
+    label = "conv1d: a signal of 5 values with a kernel of 3 and a label far longer than the panels are wide"
+    yield label, (np.arange(5.0),), np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0]), None
+
+
+def test_the_pictures_are_the_ones_looked_at():
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from autograder.feedback import pictures
+
+    for (name, (shape, digest)), case in zip(LOOKED_AT.items(), looked_at_cases(), strict=True):
+        pixels = np.asarray(Image.open(io.BytesIO(pictures.failure_png(*case))).convert("RGB"))
+        assert (pixels.shape[:2], hashlib.sha256(pixels.tobytes()).hexdigest()) == (shape, digest), name
+
+
+def test_the_layout_of_the_picture_looked_at():
+    from autograder.feedback import pictures
+    from autograder.feedback.pictures import Layout, Place
+
+    label, inputs, expected, actual, index = next(looked_at_cases())
+    plan = pictures.layout(label, pictures.panels(inputs, expected, actual, index))
+    assert plan == Layout(
+        493,
+        185,
+        (
+            Place(14, 75, 24, 92, 72, (-4.0, 0.0, 4.0)),
+            Place(147, 75, 24, 201, 48, (-2.0, 0.0, 2.0)),
+            Place(265, 75, 24, 319, 48, (-2.0, 0.0, 2.0)),
+            Place(397, 75, 24, 451, 48, (-1.0, 0.0, 1.0)),
+        ),
+        161,
+    )
