@@ -442,3 +442,76 @@ def test_a_written_answer_waits_for_a_human_again_once_the_submission_is_graded(
     with nbgrader_gradebook(writer_course) as gb:
         grade = gb.find_grade("written_flip", "convolution", "ps1", "kim")
         assert (grade.auto_score, grade.manual_score, grade.needs_manual_grade) == (None, None, True)
+
+
+class RecordingAPI:
+    """Stands in for nbgrader's NbGraderAPI: keeps what it was asked, answers with `answer`."""
+
+    calls: list = []
+    answer: dict = {"success": True}
+
+    def __init__(self, coursedir, config):
+        self.coursedir = coursedir
+        RecordingAPI.calls.append(("api", coursedir.root, coursedir.release_directory, coursedir.db_url))
+
+    def generate_assignment(self, name, force=False):
+        release = self.coursedir.release_directory
+        RecordingAPI.calls.append(("generate", name, force, os.path.isdir(release), os.listdir(release)))
+        return RecordingAPI.answer
+
+
+@pytest.fixture
+def recording_api(monkeypatch):
+    import nbgrader.api
+    import nbgrader.apps.api
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", nbgrader.api.get_alembic_version)  # restored after
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    monkeypatch.setattr(nbgrader.apps.api, "NbGraderAPI", RecordingAPI)
+    monkeypatch.setattr(RecordingAPI, "calls", [])
+    monkeypatch.setattr(RecordingAPI, "answer", {"success": True})
+    return RecordingAPI
+
+
+def test_registering_an_assignment_asks_nbgrader_to_release_into_a_throwaway_folder(tmp_path, recording_api):
+    from autograder.course import get_assignment
+    from tests.conftest import make_course
+
+    root = make_course(tmp_path / "course")
+    nbgrader_side.ensure_assignment(root, get_assignment("ps1"))
+    [(_, course_root, release, db), (_, name, force, existed, contents)] = recording_api.calls
+    assert (course_root, db) == (str(root), nbgrader_side.db_url(root))
+    assert (name, force, existed, contents) == ("ps1", True, True, [])
+    assert not release.startswith(str(root)) and not os.path.exists(release)  # assignments/ is never written
+    assert (root / "gradebook.db").is_file()  # the gradebook nbgrader would then fill
+
+
+def test_registered_already_means_nbgrader_is_not_asked(tmp_path, recording_api):
+    from autograder.course import get_assignment
+    from tests.conftest import make_course
+    from tests.test_gradebook import registered_gradebook
+
+    root = make_course(tmp_path / "course")
+    registered_gradebook(root)
+    nbgrader_side.ensure_assignment(root, get_assignment("ps1"))
+    assert recording_api.calls == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({"success": False, "error": "HEAD" + "e" * 2000, "log": "unused"}, "e" * 2000),
+        ({"success": False, "log": "only the log"}, "only the log"),
+        ({"success": False}, ""),
+        ({}, ""),
+    ],
+)
+def test_nbgrader_refusing_to_register_is_an_error_with_the_end_of_its_words(tmp_path, recording_api, answer, said):
+    from autograder.course import get_assignment
+    from tests.conftest import make_course
+
+    recording_api.answer = answer
+    root = make_course(tmp_path / "course")
+    with pytest.raises(RuntimeError) as raised:
+        nbgrader_side.ensure_assignment(root, get_assignment("ps1"))
+    assert str(raised.value) == "nbgrader could not register ps1 in the gradebook:\n" + said
