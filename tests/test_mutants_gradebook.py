@@ -515,3 +515,38 @@ def test_nbgrader_refusing_to_register_is_an_error_with_the_end_of_its_words(tmp
     with pytest.raises(RuntimeError) as raised:
         nbgrader_side.ensure_assignment(root, get_assignment("ps1"))
     assert str(raised.value) == "nbgrader could not register ps1 in the gradebook:\n" + said
+
+
+def test_only_the_releases_own_locked_text_and_code_keep_what_could_run():
+    from autograder import notebooks
+    from autograder.gradebook import html_safety
+    from autograder.shadows.sanitize import ReleaseCells, SourceCell
+
+    script = "<script>course()</script>"
+    release = ReleaseCells(
+        source_cells=[
+            SourceCell("demo", "markdown", True, script, None),
+            SourceCell("open", "markdown", False, script, None),
+        ]
+    )
+
+    def cell(cell_type, source, grade_id=None, **more):
+        meta = {"nbgrader": {"grade_id": grade_id}} if grade_id else {}
+        return notebooks.as_node({"cell_type": cell_type, "metadata": meta, "source": source, **more})
+
+    nb = notebooks.as_node({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    nb.cells = [
+        cell("markdown", script, "demo"),  # the release's locked text, as released: kept
+        cell("markdown", "<script>student()</script>", "demo"),  # its id, another text: cleaned
+        cell("raw", script, "demo"),  # its id and text in a raw cell: cleaned
+        cell("markdown", script, "open"),  # not locked: the student's text
+        cell("code", "x = '<script>'", outputs=[], execution_count=None),  # code is not rendered as HTML
+        cell("markdown", ["<script>", "x()"]),  # not text at all
+        cell("markdown", "<b onclick=x()>b</b> ![p](attachment:a.png)", attachments={"a.png": {"image/png": "iVBO"}}),
+    ]
+    html_safety.make_inert(nb, release)
+    kept, other, raw, unlocked, code, odd, pictured = nb.cells
+    assert kept.source == script and code.source == "x = '<script>'" and odd.source == ""
+    assert other.source.startswith('<div class="autograder-sanitized">') and "student()" not in other.source
+    assert raw.source == html_safety.RAW_NOTE and unlocked.source.startswith('<div class="autograder-sanitized">')
+    assert 'src="data:image/png;base64,iVBO"' in pictured.source and "onclick" not in pictured.source
