@@ -550,3 +550,31 @@ def test_only_the_releases_own_locked_text_and_code_keep_what_could_run():
     assert other.source.startswith('<div class="autograder-sanitized">') and "student()" not in other.source
     assert raw.source == html_safety.RAW_NOTE and unlocked.source.startswith('<div class="autograder-sanitized">')
     assert 'src="data:image/png;base64,iVBO"' in pictured.source and "onclick" not in pictured.source
+
+
+def test_an_exchange_file_nbgrader_could_not_read_is_named_with_what_to_do(tmp_path):
+    from autograder import gradebook
+    from autograder.notebooks import NotebookError
+
+    stamp, secret = tmp_path / "timestamp.txt", tmp_path / "submission_secret.txt"
+    restore_stamp, restore_secret = gradebook._RESTORE["timestamp.txt"], gradebook._RESTORE["submission_secret.txt"]
+    stamp.write_bytes(b"\xff")
+    with pytest.raises(NotebookError) as raised:
+        gradebook.exchange_file(tmp_path, "timestamp.txt")
+    assert str(raised.value) == (
+        f"{stamp}: not a readable timestamp.txt (its bytes are not UTF-8 text: byte 0xff at position 0): "
+        + restore_stamp
+    )
+    stamp.write_text("t" * 70)
+    with pytest.raises(NotebookError) as raised:
+        gradebook.exchange_file(tmp_path, "timestamp.txt")
+    assert str(raised.value) == (
+        f"{stamp}: not a readable timestamp.txt ({'t' * 60!r} is not a time nbgrader reads): " + restore_stamp
+    )
+    secret.write_bytes(b"s" * (gradebook.MAX_EXCHANGE_FILE + 1))
+    with pytest.raises(NotebookError) as raised:
+        gradebook.exchange_file(tmp_path, "submission_secret.txt")
+    assert str(raised.value) == (
+        f"{secret}: not a readable submission_secret.txt (0.1 MB, more than the grader reads, 0.1 MB): "
+        + restore_secret
+    )
