@@ -79,6 +79,7 @@ def test_the_picture_and_the_feedback_are_display_outputs_of_their_own():
     figure = notebook.figure_output("iVBORw0KGgo=")
     assert set(figure) == {"output_type", "metadata", "data"} and figure["output_type"] == "display_data"
     assert figure["data"] == {"image/png": "iVBORw0KGgo=", "text/plain": notebook.PICTURE}
+    assert figure["metadata"] == {"image/png": {"alt": notebook.PICTURE_ALT}}
     shown = notebook.feedback_output("conv2d: 1 / 2\n  <b>&")
     assert shown == {
         "output_type": "display_data",
@@ -415,3 +416,25 @@ def test_the_layout_of_the_picture_looked_at():
         ),
         161,
     )
+
+
+def test_a_test_cell_without_points_says_zero_and_the_details_are_under_the_last():
+    from autograder.feedback import notebook
+    from autograder.results import Exercise, NotebookResult
+
+    exercise = Exercise("f", 1.0, 2.0, "f: 1 / 2", {"test_f_a": None, "test_f_b": 2.0})
+    result = NotebookResult("s", "ps1", "n", "p", "graded", None, 1.0, 2.0, [exercise])
+    assert notebook.feedback_by_cell(result) == {
+        "test_f_a": notebook.OTHER_CELL.format(name="f", points=0),
+        "test_f_b": "f: 1 / 2",
+    }
+
+
+def test_an_escape_names_how_many_more_only_when_there_are_more():
+    from autograder.feedback.words import violation_text
+    from autograder.verdicts import Violation
+
+    one = violation_text(Violation("escape", "module", "os", 1, 2, "import os"))
+    assert one.endswith("(it reaches into the interpreter or the grader; see the assignment's rules)")
+    more = violation_text(Violation("escape", "module", "os", 1, 2, "import os", more=2))
+    assert more == one + " (and 2 more)"
