@@ -578,3 +578,277 @@ def test_an_exchange_file_nbgrader_could_not_read_is_named_with_what_to_do(tmp_p
         f"{secret}: not a readable submission_secret.txt (0.1 MB, more than the grader reads, 0.1 MB): "
         + restore_secret
     )
+
+
+# -- the writer's course: its options, a fresh gradebook, late penalties, another nbgrader --------
+
+
+def _solution_cell_with(nb, marker: str, metadata: dict):
+    """A code cell of the student's own after the first solution cell (no nbgrader metadata)."""
+    from autograder import notebooks
+
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    nb.cells.insert(at + 1, notebooks.as_node({"id": "own-cell", "cell_type": "code", "metadata": metadata,
+                                               "source": f"# {marker}", "outputs": [], "execution_count": 3}))
+
+
+@pytest.mark.parametrize(
+    ("config", "gone", "kept"),
+    [
+        ("", {"collapsed", "scrolled"}, {"marker_a", "marker_b"}),  # nbgrader's defaults
+        ("c.ClearOutputPreprocessor.remove_metadata_fields = ['marker_a']\n", {"marker_a"},
+         {"collapsed", "scrolled", "marker_b"}),
+        ("c.ClearOutputPreprocessor.remove_metadata_fields = ['marker_a']\n"  # the subclass's section wins
+         "c.ClearOutput.remove_metadata_fields = ['marker_b', 'scrolled']\n", {"marker_b", "scrolled"},
+         {"collapsed", "marker_a"}),
+    ],
+)
+@pytest.mark.parametrize("by", ["shadow", "nbgrader"])
+def test_the_courses_clear_output_options_decide_which_cell_metadata_goes(writer_course, monkeypatch, config, gone,
+                                                                           kept, by):
+    import nbformat
+
+    from autograder import gradebook, shadows
+    from tests.test_gradebook import PS1, graded, submit
+
+    if by == "nbgrader":  # another nbgrader version: its own preprocessors and Gradebook, in this process
+        monkeypatch.setattr(shadows, "in_force", lambda library: library != "nbgrader")
+    with open(writer_course / "nbgrader_config.py", "a") as handle:
+        handle.write("\n" + config)
+    path = submit(writer_course, "ola")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "student-kernel", "display_name": "Mine", "language": "python"}
+    _solution_cell_with(nb, "MARKER-ola", {"collapsed": True, "scrolled": True, "marker_a": 1, "marker_b": 2})
+    nbformat.write(nb, path)
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        assert writer.record_many([graded("ola", path)]) == {}
+        out = nbformat.read(writer.autograded_path("ola"), as_version=4)
+    own = next(c for c in out.cells if c.source == "# MARKER-ola")
+    assert set(own.metadata) == kept and own.execution_count is None
+    assert out.metadata.kernelspec == nbformat.read(PS1.release_path(writer_course), as_version=4).metadata.kernelspec
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        assert writer.recorded()["ola"]["test_conv2d_hidden"] == (6.0, None)
+
+
+@pytest.mark.parametrize("by", ["shadow", "nbgrader"])
+def test_a_deleted_test_cell_comes_back_with_the_courses_note(writer_course, monkeypatch, by):
+    import nbformat
+
+    from autograder import gradebook, shadows
+    from tests.test_gradebook import PS1, graded, submit
+
+    if by == "nbgrader":
+        monkeypatch.setattr(shadows, "in_force", lambda library: library != "nbgrader")
+    with open(writer_course / "nbgrader_config.py", "a") as handle:
+        handle.write("\nc.OverwriteCells.missing_cell_notification = 'COURSE-NOTE {cell_id}: '\n")
+    path = submit(writer_course, "pia")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_conv1d_visible"]
+    nbformat.write(nb, path)
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(graded("pia", path))
+        back = cells_by_id(writer.autograded_path("pia"))["test_conv1d_visible"]
+    released = cells_by_id(PS1.release_path(writer_course))["test_conv1d_visible"]
+    assert back.source == "# COURSE-NOTE test_conv1d_visible: " + released.source  # a code cell: commented
+
+
+def test_a_cell_the_student_added_stays_without_feedback(writer_course):
+    import nbformat
+
+    from autograder import gradebook
+    from tests.test_gradebook import PS1, graded, submit
+
+    path = submit(writer_course, "quin")
+    nb = nbformat.read(path, as_version=4)
+    _solution_cell_with(nb, "MARKER-quin", {})
+    nbformat.write(nb, path)
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        writer.record(graded("quin", path))
+        autograded = writer.autograded_path("quin")
+    own = [c for c in nbformat.read(autograded, as_version=4).cells if c.source == "# MARKER-quin"]
+    assert len(own) == 1 and own[0].outputs == []
+    assert cells_by_id(autograded)["test_conv2d_hidden"].outputs[0].data["text/plain"] == "conv2d: 6 / 8 MARKER-quin"
+
+
+def test_a_fresh_course_asks_nbgrader_to_register_once_and_a_registered_one_never(tmp_path, monkeypatch):
+    from autograder import gradebook
+    from tests.conftest import make_course
+    from tests.test_gradebook import PS1, registered_gradebook
+
+    registered_gradebook(make_course(tmp_path / "warm"))  # the cached gradebook exists before the stand-in
+    asked = []
+
+    def nbgrader_registers(root, assignment):
+        asked.append((root, assignment.name, assignment.notebook))
+        registered_gradebook(root)
+
+    monkeypatch.setattr(gradebook, "ensure_assignment", nbgrader_registers)
+    fresh = make_course(tmp_path / "fresh")
+    with gradebook.GradebookWriter(fresh, PS1) as writer:
+        assert writer.book.assignment == "ps1" and "test_conv2d_hidden" in writer.auto_cells
+    assert asked == [(fresh, "ps1", "convolution")]
+    with gradebook.GradebookWriter(fresh, PS1):
+        pass
+    assert asked == [(fresh, "ps1", "convolution")]  # registered now: nbgrader is not asked again
+
+
+def test_nbgrader_registering_nothing_is_an_error_and_the_gradebook_is_let_go(tmp_path, monkeypatch):
+    from autograder import gradebook
+    from autograder.shadows import gradebook_rows
+    from tests.conftest import make_course
+    from tests.test_gradebook import PS1
+
+    closed = []
+    own_open = gradebook_rows.open_rows
+
+    def open_rows(path, db_url, course_id):
+        rows = own_open(path, db_url, course_id)
+        own_close = rows.close
+        rows.close = lambda: (closed.append(path), own_close())
+        return rows
+
+    monkeypatch.setattr(gradebook_rows, "open_rows", open_rows)
+    monkeypatch.setattr(gradebook, "ensure_assignment", lambda root, assignment: None)
+    root = make_course(tmp_path / "course")
+    with pytest.raises(gradebook.GradebookError) as raised:
+        gradebook.GradebookWriter(root, PS1).__enter__()
+    assert str(raised.value) == f"{root / 'gradebook.db'} does not know ps1/convolution although nbgrader registered it"
+    assert closed == [root / "gradebook.db"]
+
+
+def test_a_late_submission_gets_the_penalty_the_courses_plugin_gives_within_its_score(writer_course, monkeypatch):
+    from autograder import gradebook
+    from tests.late_plugins import RecordingPenalty
+    from tests.test_gradebook import PS1, graded, nbgrader_gradebook, submit
+
+    monkeypatch.setattr(RecordingPenalty, "calls", [])
+    monkeypatch.setattr(RecordingPenalty, "answers", {"lou": 2.5, "max": -1.0, "nia": 0.25, "oto": 99.0})
+    with open(writer_course / "nbgrader_config.py", "a") as handle:
+        handle.write("\nc.AssignLatePenalties.plugin_class = 'tests.late_plugins.RecordingPenalty'\n")
+    with nbgrader_gradebook(writer_course) as gb:
+        gb.update_or_create_assignment("ps1", duedate="2026-01-01 00:00:00")
+    stamps = {"lou": "2026-01-01 00:00:00.500000 UTC", "max": "2026-01-01 00:00:03 UTC",
+              "nia": "2026-01-01 00:01:00 UTC", "oto": "2026-01-01 01:00:00 UTC", "pat": "2026-01-02 00:00:00 UTC",
+              "ron": "2025-12-31 23:59:59 UTC"}
+    results = []
+    for student, stamp in stamps.items():
+        path = submit(writer_course, student)
+        (path.parent / "timestamp.txt").write_text(stamp)
+        results.append(graded(student, path))
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        assert writer.record_many(results) == {}
+    assert RecordingPenalty.calls == [("lou", 12.5, 0.5), ("max", 12.5, 3.0), ("nia", 12.5, 60.0),
+                                      ("oto", 12.5, 3600.0), ("pat", 12.5, 86400.0)]  # ron was on time
+    with nbgrader_gradebook(writer_course) as gb:
+        penalties = {s: gb.find_submission_notebook("convolution", "ps1", s).late_submission_penalty for s in stamps}
+    assert penalties == {"lou": 2.5, "max": 0.0, "nia": 0.25, "oto": 12.5, "pat": None, "ron": None}
+
+
+def test_a_submission_time_is_read_by_the_shadow_exactly_when_it_is_in_force(monkeypatch):
+    from autograder import gradebook, shadows
+    from autograder.shadows import timestamps
+
+    monkeypatch.setattr(timestamps, "parse_utc", lambda text: ("shadow", text))
+    monkeypatch.setattr(timestamps, "by_nbgrader", lambda text: ("nbgrader", text))
+    assert gradebook.parse_utc("2026-01-01 00:00:00 UTC") == ("shadow", "2026-01-01 00:00:00 UTC")
+    monkeypatch.setattr(shadows, "in_force", lambda library: library != "nbgrader")
+    assert gradebook.parse_utc("2026-01-01 00:00:00 UTC") == ("nbgrader", "2026-01-01 00:00:00 UTC")
+
+
+def test_a_submission_folder_that_is_a_file_is_named_with_what_to_do(tmp_path):
+    from autograder import gradebook
+    from autograder.notebooks import NotebookError
+
+    folder = tmp_path / "not-a-folder"
+    folder.write_text("")
+    with pytest.raises(NotebookError) as raised:
+        gradebook.exchange_file(folder, "timestamp.txt")
+    assert str(raised.value) == (f"{folder / 'timestamp.txt'}: not a readable timestamp.txt (Not a directory): make "
+                                 "the submission folder readable by the grader (chmod -R u+rX) and grade again")
+
+
+def test_a_hand_collected_submissions_time_is_its_notebooks_in_utc_whatever_the_local_zone(tmp_path, monkeypatch):
+    import time
+
+    from autograder import gradebook
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        submitted, autograded = tmp_path / "submitted", tmp_path / "autograded"
+        submitted.mkdir()
+        autograded.mkdir()
+        notebook = submitted / "convolution.ipynb"
+        notebook.write_text("{}")
+        os.utime(notebook, (1767225600.25, 1767225600.25))  # 2026-01-01 00:00:00.25 UTC
+        gradebook.carry_exchange_files(submitted, notebook, autograded)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert (autograded / "timestamp.txt").read_text() == "2026-01-01 00:00:00.250000 UTC"
+    assert len((autograded / "submission_secret.txt").read_text()) == 128
+
+
+# -- html_safety: URLs as browsers read them, the inertness check's tokens, malformed cells ----------
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("\x00 \x1f java\tscr\nipt:x \x0b", "javascript:x"),  # control characters and spaces around; tabs inside
+        ("Xhttp://a/!X", "Xhttp://a/!X"),  # printable characters stay
+        ("!http://a/!", "!http://a/!"),  # "!" (33) is the first of them
+        ("\r\nhttps://a/b c\x20", "https://a/b c"),  # a space inside stays
+    ],
+)
+def test_a_url_is_read_as_a_browser_reads_it(written, read):
+    from autograder.gradebook import html_safety
+
+    assert html_safety._url(written) == read
+
+
+def test_a_data_url_behind_control_characters_is_still_a_data_url():
+    from autograder.gradebook import html_safety
+
+    assert html_safety._attribute("a", "href", "\x01\x02data:text/html,<script>x()</script>") is None
+    assert html_safety._attribute("img", "src", "\x1f data:image/png;base64,AAAA") == "\x1f data:image/png;base64,AAAA"
+    assert html_safety.clean('<a href="&#1;&#2;data:text/html,x">a</a>') == "<a>a</a>"
+
+
+@pytest.mark.parametrize(
+    ("fragment", "tokens"),
+    [
+        ("<pre>\nab</pre>", [("tag", "pre", ()), ("text", "ab")]),  # html5 drops the newline after these three
+        ("<textarea>\nab</textarea>", [("tag", "textarea", ()), ("text", "ab")]),
+        ("<listing>\nab</listing>", [("tag", "listing", ()), ("text", "ab")]),
+        ("<pre>\n</pre>", [("tag", "pre", ())]),  # and what is left is no text at all
+        ("<p>\nab</p>", [("tag", "p", ()), ("text", "\nab")]),  # elsewhere it stays
+        ("<p>a</b>c\r\nd\re</p>", [("tag", "p", ()), ("text", "ac\nd\ne")]),  # text across an end tag is one
+        ("<input disabled>", [("tag", "input", (("disabled", ""),))]),  # an attribute without a value
+        ('<p title=" a  b " style=" color : red ;">', [("tag", "p", (("style", "color:red"), ("title", " a  b ")))]),
+    ],
+)
+def test_the_inertness_check_reads_text_and_attributes_as_a_browser_shows_them(fragment, tokens):
+    from autograder.gradebook import html_safety
+
+    assert html_safety._tokens(fragment) == tokens
+
+
+def test_a_cell_whose_nbgrader_marks_are_malformed_is_the_students_text():
+    from autograder import notebooks
+    from autograder.gradebook import html_safety
+    from autograder.shadows.sanitize import ReleaseCells, SourceCell
+
+    script = "<script>course()</script>"
+    release = ReleaseCells(source_cells=[SourceCell("demo", "markdown", True, script, None)])
+    nb = notebooks.as_node({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    nb.cells = [
+        notebooks.as_node({"cell_type": "markdown", "metadata": {"nbgrader": {"grade_id": ["demo"]}},
+                           "source": script}),
+        notebooks.as_node({"cell_type": "markdown", "metadata": {"nbgrader": "demo"}, "source": script}),
+    ]
+    nb.cells.append(notebooks.as_node({"cell_type": "markdown", "source": script}))
+    nb.cells[-1]["metadata"] = ["demo"]
+    html_safety.make_inert(nb, release)
+    assert [cell.source.startswith('<div class="autograder-sanitized">') for cell in nb.cells] == [True, True, True]
+    assert all("course()" not in cell.source for cell in nb.cells)
