@@ -7,6 +7,7 @@ left alive (README "Mutation testing")."""
 
 from __future__ import annotations
 
+import re
 import warnings
 import xml.etree.ElementTree as ElementTree
 
@@ -223,7 +224,19 @@ def feedback(db_url: str, preprocessor: GetGradesForFeedback | None = None):
 
 
 def marks_shown(nb) -> dict:
-    """grade_id -> (score, points, the page's autograder_feedback metadata) of every cell."""
+    """grade_id -> (score, points, the page's autograder_feedback metadata) of every cell; each
+    cell's anchor is checked and left out: one random prefix for the page, then the grade id."""
+    prefixes = set()
+    for cell in nb.cells:
+        page = cell.metadata.get("autograder_feedback", {})
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            anchor = page.pop("anchor")
+            assert anchor.endswith(f"-{grade_id}")
+            prefixes.add(anchor.removesuffix(f"-{grade_id}"))
+        else:
+            assert "anchor" not in page
+    assert len(prefixes) == 1 and re.fullmatch(r"autograder-[0-9a-f]{12}", prefixes.pop())
     return {
         cell.metadata.get("nbgrader", {}).get("grade_id", "(unmarked)"): (
             cell.metadata.get("nbgrader", {}).get("score", "-"),
@@ -238,12 +251,12 @@ EXPECTED = {
     "(unmarked)": ("-", "-", "-"),
     # a test cell above every solution cell checks no function; nobody has scored it: waiting
     "test_early": (0.0, 1.0, {"waiting": True, "function": None}),
-    "conv2d": ("-", "-", "-"),
+    "conv2d": ("-", "-", {}),  # a solution cell: only its anchor (the target of a comment's link)
     "test_conv2d_visible": (0.0, 0.0, {"waiting": False, "function": "conv2d"}),
     "test_conv2d_hidden": (2.5, 8.0, {"waiting": False, "function": "conv2d"}),
     # an answer graded by hand (solution and grade): scored by a person, checks no function
     "why": (1.5, 2.0, {"waiting": False}),
-    "conv1d": ("-", "-", "-"),
+    "conv1d": ("-", "-", {}),
     # a person's score over the grader's
     "test_conv1d_hidden": (4.0, 5.0, {"waiting": False, "function": "conv1d"}),
     # a written question nobody has graded: nbgrader says 0, the page says waiting
@@ -274,3 +287,54 @@ def test_only_a_grade_nobody_has_given_waits(db_url):
     shown = marks_shown(feedback(db_url)[0])
     assert shown["test_early"] == (1.0, 1.0, {"waiting": False, "function": None})
     assert shown["written_flip"] == (0.0, 3.0, {"waiting": False})
+
+
+# -- what a student's notebook cannot change on the page (attacks turned into tests) ---------------
+
+
+def test_a_test_cell_moved_under_another_function_still_names_its_own(db_url):
+    nb = bens_notebook()
+    at = {cell.metadata.get("nbgrader", {}).get("grade_id"): i for i, cell in enumerate(nb.cells)}
+    nb.cells[at["test_conv2d_hidden"]], nb.cells[at["test_conv1d_hidden"]] = (
+        nb.cells[at["test_conv1d_hidden"]], nb.cells[at["test_conv2d_hidden"]])
+    resources = {"nbgrader": {"notebook": "convolution", "assignment": "ps1", "student": "ben", "db_url": db_url}}
+    nb, _ = GetGradesForFeedback().preprocess(nb, resources)
+    shown = marks_shown(nb)
+    assert shown["test_conv2d_hidden"] == (2.5, 8.0, {"waiting": False, "function": "conv2d"})
+    assert shown["test_conv1d_hidden"] == (4.0, 5.0, {"waiting": False, "function": "conv1d"})
+
+
+def test_an_assignment_the_course_does_not_know_names_no_function(db_url):
+    from autograder.feedback.page import _function_of_test_cells
+
+    assert _function_of_test_cells("ps9", bens_notebook()) == {}
+    assert _function_of_test_cells("ps1", bens_notebook()) == {
+        "test_conv2d_visible": "conv2d", "test_conv2d_hidden": "conv2d", "test_conv1d_hidden": "conv1d",
+        "test_convolve2d_hidden": "convolve2d"}  # the course's cells, whether or not this notebook has them
+
+
+@pytest.mark.parametrize("brought", ["x", ["waiting"], {"waiting": True, "function": "forged", "anchor": "top"}])
+def test_what_a_notebook_brings_under_the_pages_own_field_is_dropped(db_url, brought):
+    nb = bens_notebook()
+    for cell in nb.cells:
+        cell.metadata["autograder_feedback"] = brought
+    resources = {"nbgrader": {"notebook": "convolution", "assignment": "ps1", "student": "ben", "db_url": db_url}}
+    nb, _ = GetGradesForFeedback().preprocess(nb, resources)
+    assert marks_shown(nb) == EXPECTED
+
+
+def test_a_students_heading_cannot_take_over_a_contents_link(db_url):
+    from autograder.feedback.page import FeedbackExporter
+
+    nb = bens_notebook()
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(
+        '<h2 id="test_conv2d_hidden">Checks of conv2d: Score 8.0 / 8.0</h2>\n\n# test_conv1d_hidden'))
+    resources = {"nbgrader": {"notebook": "convolution", "assignment": "ps1", "student": "ben", "db_url": db_url}}
+    nb, resources = GetGradesForFeedback().preprocess(nb, resources)
+    page = FeedbackExporter().from_notebook_node(nb, resources=resources)[0]
+    toc = page[page.index('<div id="toc">'):page.index("</ol>")]
+    links = re.findall(r'href="#([^"]+)"', toc)
+    assert len(links) == 6 and all(re.fullmatch(r"autograder-[0-9a-f]{12}-[a-z0-9_]+", link) for link in links)
+    for link in links:  # each link's target is one anchor of the page's, and no element's id
+        assert page.count(f'name="{link}"') == 1 and f'id="{link}"' not in page
+    assert 'id="test_conv2d_hidden"' in page  # the student's heading is there, as written

@@ -77,6 +77,18 @@ def for_assignment(assignment: str) -> dict[str, FunctionCases]:
     return {spec.function: spec for spec in module.FUNCTIONS}
 
 
+def function_cells(assignment: str, functions: tuple[str, ...], test_cells: list[str]) -> dict[str, tuple[str, ...]]:
+    """Which test cells check each graded function: the cells its cases are behind, then the other
+    test cells named after it (``test_<function>_...``, the visible checks), in `test_cells`' order.
+    Decided by the course, never by where a cell sits in a student's notebook."""
+    specs = for_assignment(assignment)
+    return {
+        name: tuple(dict.fromkeys([*(check.cell for check in specs[name].checks),
+                                   *(c for c in test_cells if c.startswith(f"test_{name}_"))]))
+        for name in functions
+    }
+
+
 def seed(assignment: str, cell: str, group: int, student: str | None = None, secret: bytes = b"") -> int:
     """The seed of one group's cases: from the course's secret (course.course_secret), so that the
     public source alone does not give the hidden inputs."""

@@ -13,6 +13,7 @@ nbgrader imports both by name, from ``c.GenerateFeedback`` in nbgrader_config.py
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import nbgrader
@@ -98,21 +99,27 @@ class FeedbackExporter(HTMLExporter):
 
 class GetGradesForFeedback(GetGrades):
     """GetGrades, and what the page says of each graded cell in its ``autograder_feedback`` metadata:
-    ``waiting``, True while the gradebook holds no score for it (neither the grader's nor a person's),
-    and for a test cell ``function``, the graded function it checks (the solution cell above it, whose
-    grade_id is the function's name: ../shared/CONTRACT.md), None above every solution cell."""
+    ``waiting``, True while the gradebook holds no score for it (neither the grader's nor a person's);
+    for a test cell ``function``, the graded function it checks as the course defines it
+    (``cases.function_cells``; None for a cell the course does not know), never from where the cell
+    sits in the student's notebook; and ``anchor``, the cell's link target in the contents list, made
+    with a new random prefix for each page so that no id a student writes into markdown can take
+    the link over. The field is the page's own: whatever a notebook brings under that name is dropped."""
 
     def preprocess(self, nb, resources):
-        self._function = None
+        self._functions = _function_of_test_cells(resources["nbgrader"]["assignment"], nb)
+        self._prefix = f"autograder-{secrets.token_hex(6)}-"
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
+        cell.metadata.pop("autograder_feedback", None)
         marks = cell.metadata.get("nbgrader", {})
-        if marks.get("solution"):
-            self._function = marks.get("grade_id")
         cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        if marks.get("grade") and not marks.get("solution"):
-            cell.metadata.setdefault("autograder_feedback", {})["function"] = self._function
+        if isinstance(marks.get("grade_id"), str):
+            page = cell.metadata.setdefault("autograder_feedback", {})
+            page["anchor"] = self._prefix + marks["grade_id"]
+            if marks.get("grade") and not marks.get("solution"):
+                page["function"] = self._functions.get(marks["grade_id"])
         return cell, resources
 
     def _get_score(self, cell, resources) -> None:
@@ -123,3 +130,21 @@ class GetGradesForFeedback(GetGrades):
         cell.metadata.nbgrader["points"] = grade.max_score
         waiting = grade.manual_score is None and grade.auto_score is None
         cell.metadata.setdefault("autograder_feedback", {})["waiting"] = waiting
+
+
+def _function_of_test_cells(assignment: str, nb) -> dict[str, str]:
+    """Test cell grade id -> the graded function it checks, for an assignment of the course."""
+    from autograder import cases
+    from autograder.course import ASSIGNMENTS
+
+    if assignment not in ASSIGNMENTS:
+        return {}
+    test_cells = [
+        marks["grade_id"]
+        for cell in nb.cells
+        if isinstance(marks := cell.get("metadata", {}).get("nbgrader"), dict)
+        and marks.get("grade") and not marks.get("solution") and isinstance(marks.get("grade_id"), str)
+    ]
+    known = ASSIGNMENTS[assignment]
+    return {cell: name for name, cells in cases.function_cells(assignment, known.functions, test_cells).items()
+            for cell in cells}

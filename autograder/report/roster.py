@@ -41,17 +41,7 @@ class Layout:
         release = notebooks.read_trusted(assignment.release_path(root))
         graded = notebooks.grade_cells(release)
         test_cells = [c.grade_id for c in graded if c.kind == "test"]
-        cells = {
-            name: tuple(
-                dict.fromkeys(
-                    [
-                        *(check.cell for check in specs[name].checks),
-                        *(c for c in test_cells if c.startswith(f"test_{name}_")),
-                    ]
-                )
-            )
-            for name in assignment.functions
-        }
+        cells = cases.function_cells(assignment.name, assignment.functions, test_cells)
         points = {name: sum(check.points for check in specs[name].checks) for name in assignment.functions}
         return cls(cells, {c.grade_id: c.points for c in graded if c.kind != "test"}, points)
 
