@@ -338,3 +338,14 @@ def test_a_students_heading_cannot_take_over_a_contents_link(db_url):
     for link in links:  # each link's target is one anchor of the page's, and no element's id
         assert page.count(f'name="{link}"') == 1 and f'id="{link}"' not in page
     assert 'id="test_conv2d_hidden"' in page  # the student's heading is there, as written
+
+
+def test_an_answer_graded_by_hand_is_no_test_cell_whatever_its_name():
+    from autograder.feedback.page import _function_of_test_cells
+
+    answer = nbformat.v4.new_markdown_cell("Because.")
+    answer.metadata["nbgrader"] = {"grade_id": "test_conv2d_explained", "grade": True, "solution": True, "points": 1}
+    check = nbformat.v4.new_code_cell("pass")
+    check.metadata["nbgrader"] = {"grade_id": "test_conv2d_extra", "grade": True, "solution": False, "points": 0}
+    functions = _function_of_test_cells("ps1", nbformat.v4.new_notebook(cells=[answer, check]))
+    assert functions["test_conv2d_extra"] == "conv2d" and "test_conv2d_explained" not in functions
