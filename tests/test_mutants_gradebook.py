@@ -361,7 +361,8 @@ def test_a_graded_result_whose_notebook_cannot_be_read_shows_the_release_with_it
     assert (
         nbformat.read(autograded, as_version=4)
         .cells[0]
-        .source.startswith("<p><strong>Not graded: the submitted notebook could not be read</strong>")
+        .source.startswith("<p><strong>Graded: your scores and feedback are below, but your notebook cannot be "
+                           "shown here (it could not be read again).</strong></p>")
     )
     assert [o.data["text/plain"] for o in cells["test_conv2d_hidden"].outputs] == [
         result.exercises[0].feedback,
@@ -852,3 +853,34 @@ def test_a_cell_whose_nbgrader_marks_are_malformed_is_the_students_text():
     html_safety.make_inert(nb, release)
     assert [cell.source.startswith('<div class="autograder-sanitized">') for cell in nb.cells] == [True, True, True]
     assert all("course()" not in cell.source for cell in nb.cells)
+
+
+@pytest.mark.parametrize("by", ["shadow", "nbgrader"])
+def test_a_graded_notebook_nbgrader_refuses_shows_its_scores_with_why_it_is_not_shown(writer_course, monkeypatch, by):
+    import nbformat
+
+    from autograder import gradebook, notebooks, shadows
+    from tests.test_gradebook import PS1, graded, submit
+
+    if by == "nbgrader":
+        monkeypatch.setattr(shadows, "in_force", lambda library: library != "nbgrader")
+    path = submit(writer_course, "rex")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(notebooks.as_node({  # a test cell of the student's own: an id the release lacks
+        "id": "forged", "cell_type": "code", "source": "# FORGED", "outputs": [], "execution_count": None,
+        "metadata": {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": "test_<b>forged",
+                                  "points": 100, "schema_version": 3}}}))
+    nbformat.write(nb, path)
+    with gradebook.GradebookWriter(writer_course, PS1) as writer:
+        assert writer.record_many([graded("rex", path)]) == {}
+        autograded = writer.autograded_path("rex")
+        assert writer.recorded()["rex"]["test_conv2d_hidden"] == (6.0, None)
+    out = nbformat.read(autograded, as_version=4)
+    why = {"shadow": "nbgrader's checks refused it: the nbgrader metadata may be corrupted: nbgrader cell does not "
+                     "have a grade_id",
+           "nbgrader": "nbgrader's steps could not restore it (KeyError)"}[by]
+    assert out.cells[0].source == (
+        f"<p><strong>Graded: your scores and feedback are below, but your notebook cannot be shown here ({why})."
+        "</strong></p>\n<p>Below is the released notebook (not your work), with the feedback under each test cell.</p>")
+    assert "# FORGED" not in [c.source for c in out.cells]
+    assert cells_by_id(autograded)["test_conv2d_hidden"].outputs[0].data["text/plain"] == "conv2d: 6 / 8 MARKER-rex"

@@ -307,16 +307,21 @@ class GradebookWriter:
         self.rows.set_late_penalty(notebook, penalty)
 
     def _write_autograded(self, result: NotebookResult, folder: Path) -> Path:
-        text = None
+        text = unshown = None
         if result.status == "graded":
             try:
                 out = self.sanitized(notebooks.read(Path(result.path)))
                 self.attach_feedback(out, result)
                 text = notebooks.writes(out)
-            except Exception:  # noqa: BLE001 - graded, but nbgrader could not restore it: show the release
-                text = None
+            except NotebookError:  # graded from what was read before, unreadable now
+                unshown = "it could not be read again"
+            except sanitize.MetadataError as exc:
+                unshown = f"nbgrader's checks refused it: {exc}"
+            except Exception as exc:  # noqa: BLE001 - graded, but nbgrader could not restore it: show the release
+                unshown = f"nbgrader's steps could not restore it ({type(exc).__name__})"
         if text is None:
-            out = self.not_graded_notebook(result)
+            out = (self.not_graded_notebook(result) if unshown is None
+                   else graded_release_notebook(self.release, unshown))
             self.attach_feedback(out, result)
             text = notebooks.writes(out)
         path = self.autograded_path(result.student)
@@ -363,15 +368,37 @@ class GradebookWriter:
             cell.execution_count = None
 
 
-def not_graded_notebook(release, result: NotebookResult):
-    """The release, headed by why the submission could not be graded (what `nbgrader autograde`
-    records for it too: autograder.nbgrader_autograde)."""
+def _headed(release, heading: str):
+    """A copy of the release without outputs, with `heading` (HTML) as its first cell."""
     import copy
 
     nb = copy.deepcopy(release)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
+                                          "metadata": {}, "source": heading}))
+    return nb
+
+
+def _as_text(text: str, limit: int = 300) -> str:
+    """What the student controls (a file name, a reason naming their cells), as HTML text on one line."""
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return html.escape(text, quote=False).replace("\n", "\\n")
+
+
+def graded_release_notebook(release, why: str):
+    """The release with a graded result's feedback, for a notebook the grader graded but nbgrader's
+    steps could not restore for the formgrader and the feedback page (`why`: what they said)."""
+    heading = (f"<p><strong>Graded: your scores and feedback are below, but your notebook cannot be shown "
+               f"here ({_as_text(why)}).</strong></p>\n<p>Below is the released notebook (not your work), with the "
+               "feedback under each test cell.</p>")
+    return _headed(release, heading)
+
+
+def not_graded_notebook(release, result: NotebookResult):
+    """The release, headed by why the submission could not be graded (what `nbgrader autograde`
+    records for it too: autograder.nbgrader_autograde)."""
     reason = result.error or "the submitted notebook could not be read"
     # An HTML block, so that what the student controls (a file name, in the reason) is text,
     # never markdown: no link, emphasis or line of its own.
@@ -379,6 +406,4 @@ def not_graded_notebook(release, result: NotebookResult):
     name = html.escape(Path(result.path).name).replace("\n", "\\n")
     heading = (f"<p><strong>{shown}</strong></p>\n<p>The grader could not use <code>{name}</code>. Below is "
                "the released notebook (not your work); ask your instructor how to hand in again.</p>")
-    nb.cells.insert(0, notebooks.as_node({"id": notebooks.new_cell_id(), "cell_type": "markdown",
-                                          "metadata": {}, "source": heading}))
-    return nb
+    return _headed(release, heading)

@@ -187,7 +187,9 @@ def add_missing_grade_cells(nb, release: ReleaseCells, note: str) -> None:
     solution_ids = set(release.solution_cells)
     positions = {}
     for index, cell in enumerate(nb.cells):
-        if is_grade(cell) or is_solution(cell):
+        # a cell whose id the release lacks lost it in overwrite_cell: nbgrader's own step fails on it
+        # (KeyError) where this one leaves it to check_metadata, which says what is wrong
+        if (is_grade(cell) or is_solution(cell)) and "grade_id" in cell.metadata.nbgrader:
             positions[cell.metadata.nbgrader["grade_id"]] = index
     added = 0
     for graded in release.grade_cells:
@@ -208,7 +210,7 @@ def add_missing_grade_cells(nb, release: ReleaseCells, note: str) -> None:
 
 def add_missing_task_cells(nb, release: ReleaseCells, note: str) -> None:
     """A deleted task cell comes back at the end, in the release's order."""
-    present = [cell["metadata"]["nbgrader"]["grade_id"] for cell in nb.cells if "nbgrader" in cell["metadata"]]
+    present = [cell["metadata"]["nbgrader"].get("grade_id") for cell in nb.cells if "nbgrader" in cell["metadata"]]
     source_ids = [cell.name for cell in release.source_cells]
     for task in release.task_cells:
         if task.name not in present:
