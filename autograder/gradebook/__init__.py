@@ -61,7 +61,7 @@ from autograder.gradebook.nbgrader_side import (
 )
 from autograder.notebooks import NotebookError
 from autograder.results import NotebookResult
-from autograder.shadows import gradebook_rows, sanitize, timestamps
+from autograder.shadows import gradebook_rows, notebook_schema, sanitize, timestamps
 from autograder.shadows.gradebook_rows import ALEMBIC_HEAD, GradebookError
 
 __all__ = ["ALEMBIC_HEAD", "COURSE_ID", "EXCHANGE_FILES", "GradebookError", "GradebookWriter", "alembic_head",
@@ -335,8 +335,9 @@ class GradebookWriter:
         """What `nbgrader autograde` makes of a submitted notebook before running it (nbgrader's
         ClearOutput, DeduplicateIds, OverwriteCells, CheckCellMetadata: their shadow, or nbgrader's
         own on a version the shadow was not checked against), with the release's kernelspec, an
-        id for every cell (a notebook older than nbformat 4.5 upgraded to it) and the student's
-        markdown made inert."""
+        id for every cell (a notebook older than nbformat 4.5 upgraded to it), the student's
+        markdown made inert, and whatever nbformat's schema would refuse repaired
+        (``autograder.shadows.notebook_schema``)."""
         kernelspec = self.release.metadata.get("kernelspec", {})
         if shadows.in_force("nbgrader"):
             nb = sanitize.sanitized(nb, self.book.release, kernelspec, self.removed_metadata, self.missing_cell_note)
@@ -345,7 +346,7 @@ class GradebookWriter:
                                       kernelspec, course_config.for_nbgrader(self.root))
         notebooks.with_cell_ids(nb)
         html_safety.make_inert(nb, self.book.release)
-        return nb
+        return notebook_schema.made_valid(nb)  # written without validating: nbformat's schema must accept it
 
     def not_graded_notebook(self, result: NotebookResult):
         """The release, headed by why the submission could not be graded."""

@@ -28,9 +28,17 @@ safe: each is compared with its library by a test, on the version named here.
 |                 | SQLAlchemy's DATETIME and Interval   |                 | timestamp.txt is a ValueError            |
 |                 | columns on SQLite                    |                 |                                          |
 +-----------------+--------------------------------------+-----------------+------------------------------------------+
+| notebook_schema | nbformat.validate: the v4.5 schema's | nbformat 5.11.1 | repairs instead of refusing: a bad or    |
+|                 | cell ids (unique), the metadata keys |                 | duplicate cell id is replaced, a         |
+|                 | it describes (notebook and each cell |                 | described metadata key that does not fit |
+|                 | type), the keys a notebook and a     |                 | is dropped, a key the schema forbids is  |
+|                 | cell may have, attachments           |                 | dropped, an unknown cell type is raw;    |
+|                 |                                      |                 | an id ending in a line break is replaced |
++-----------------+--------------------------------------+-----------------+------------------------------------------+
 
 Tests: tests/test_notebooks.py (reading, writing and upgrading against nbformat),
 tests/test_sanitize.py (against nbgrader's preprocessors on tampered notebooks),
+tests/test_notebook_schema.py (repaired notebooks against nbformat.validate, valid ones unchanged),
 tests/test_gradebook_rows.py (the rows against nbgrader's API, table by table; the times against
 nbgrader's parse_utc), tests/test_shadows.py (another installed version: grading goes through the
 libraries, with the same gradebook rows and autograded notebooks). To move to a new version of a
