@@ -58,6 +58,7 @@ from autograder.feedback.notebook import (
 from autograder.feedback.notebook import not_graded as not_graded_text
 from autograder.results import NotebookResult
 from autograder.sandbox.runner import WorkerServer
+from autograder.shadows import notebook_schema
 from autograder.store import ResultStore
 from autograder.submissions import Submission
 
@@ -138,6 +139,10 @@ class SubmissionExporter(NotebookExporter):
             try:
                 notebook_files.read(path)  # the grader's guarded reader: size, depth, types...
                 nb = nbformat.read(path, as_version=4)
+                # what nbgrader's steps validate after each step, as the grader's autograded notebook has
+                # it: bad cell ids, tags and the like would fail them and lose the autograded folder
+                notebook_files.with_cell_ids(nb)
+                notebook_schema.made_valid(nb)
             except Exception:  # noqa: BLE001 - whatever is wrong, GradeInSandbox says it
                 nb = None
         if nb is None:

@@ -29,7 +29,7 @@ from tests.conftest import (
     submit,
 )
 from tests.marked_class import write_marked_class
-from tests.test_gradebook import registered_gradebook
+from tests.test_gradebook import nbgrader_gradebook, registered_gradebook
 from tests.test_pages_in_browser import SHOTS, browser_page, start_jupyter  # noqa: F401 - the fixture
 
 TIMEOUT = 3  # seconds per function, for both graders (the infinite loop costs seconds, not tens)
@@ -301,3 +301,24 @@ def test_the_formgrader_autograde_button_gives_every_fixture_what_the_grade_comm
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_grades_a_notebook_its_schema_would_refuse(tmp_path):
+    course = make_course(tmp_path / "course")
+    registered_gradebook(course)
+    nb = fixture_notebook("ps1", "correct-loops")
+    nb.cells[-1].id = "a" * 65  # longer than nbformat allows
+    nb.cells[0].id = 'x"><img src=x onerror=alert(1)>'
+    nb.cells[1].metadata["tags"] = "x"  # a string, not a list
+    submit(course, "odd", nb)
+    done = nbgrader(course, "autograde", "ps1", "--student", "odd")
+    autograded = course / "autograded" / "odd" / "ps1" / "convolution.ipynb"
+    out = nbformat.read(autograded, as_version=4)
+    nbformat.validate(out)
+    assert "onerror" not in autograded.read_text() and "Notebook is invalid" not in done.stderr
+    auto = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in out.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+    assert set(auto) >= {"test_conv2d_hidden", "test_convolve2d_hidden", "test_conv1d_hidden"}
+    with nbgrader_gradebook(course) as gb:
+        assert gb.find_submission_notebook("convolution", "ps1", "odd").score == 17.0

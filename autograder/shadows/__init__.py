@@ -22,7 +22,10 @@ safe: each is compared with its library by a test, on the version named here.
 | sanitize        | nbgrader's ClearOutput,              | nbgrader 0.9.6  | deleted grade and task cells are always  |
 |                 | DeduplicateIds, OverwriteCells,      |                 | added back from the release (nbgrader's  |
 |                 | CheckCellMetadata (what autograde    |                 | OverwriteCells.add_missing_cells is      |
-|                 | does before it runs a notebook)      |                 | False by default; it is not read)        |
+|                 | does before it runs a notebook)      |                 | False by default; it is not read); a     |
+|                 |                                      |                 | cell whose unknown id was dropped is     |
+|                 |                                      |                 | skipped there (nbgrader's step raises a  |
+|                 |                                      |                 | KeyError on it)                          |
 +-----------------+--------------------------------------+-----------------+------------------------------------------+
 | timestamps      | nbgrader.utils.parse_utc;            | nbgrader 0.9.6  | whatever dateutil raises on a student's  |
 |                 | SQLAlchemy's DATETIME and Interval   |                 | timestamp.txt is a ValueError            |
