@@ -884,3 +884,15 @@ def test_a_graded_notebook_nbgrader_refuses_shows_its_scores_with_why_it_is_not_
         "</strong></p>\n<p>Below is the released notebook (not your work), with the feedback under each test cell.</p>")
     assert "# FORGED" not in [c.source for c in out.cells]
     assert cells_by_id(autograded)["test_conv2d_hidden"].outputs[0].data["text/plain"] == "conv2d: 6 / 8 MARKER-rex"
+
+
+def test_why_a_graded_notebook_is_not_shown_is_one_line_of_text_at_most_300_characters():
+    from autograder import gradebook, notebooks
+
+    release = notebooks.as_node({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    why = "cell 'a\n<b>x</b>' & " + "y" * 300
+    heading = gradebook.graded_release_notebook(release, why).cells[0].source
+    shown = heading[heading.index("here (") + 6:heading.index(").</strong>")]
+    assert shown == "cell 'a\\n&lt;b&gt;x&lt;/b&gt;' &amp; " + "y" * (300 - 20) + "..."
+    exact = gradebook.graded_release_notebook(release, "z" * 300).cells[0].source
+    assert "(" + "z" * 300 + ")." in exact
